@@ -1,0 +1,20 @@
+{#- Points are exact decimals with two places: sums are exact and do not depend on the order
+    in which an engine adds them up, so the same inputs give the same scores byte for byte,
+    and a lead's factor rows add up exactly to its score. -#}
+{% macro points(expression) -%}
+    cast(round({{ expression }}, 2) as decimal(12, 2))
+{%- endmacro %}
+
+{#- The label of the first band (highest min_points first) that `points_column` reaches.
+    `relation` must have `key_column` and `points_column`; the last band is the catch-all. -#}
+{% macro assign_band(relation, key_column, points_column, band_type) -%}
+    select
+        scored.{{ key_column }},
+        bands.label,
+        row_number() over (partition by scored.{{ key_column }} order by bands.band_rank) as band_order
+    from {{ relation }} as scored
+    inner join {{ ref('stg_config__bands') }} as bands
+        on
+            bands.band_type = '{{ band_type }}'
+            and (bands.min_points is null or scored.{{ points_column }} >= bands.min_points)
+{%- endmacro %}

@@ -1,0 +1,67 @@
+with
+
+events as (
+
+    select * from {{ ref('int_activity_in_scope') }}
+
+),
+
+rules as (
+
+    select * from {{ ref('stg_config__engagement_rules') }}
+
+),
+
+matched as (
+
+    -- Each event earns the rule's points, halved every half_life_days (no half-life: no decay),
+    -- if it falls inside the rule's window (no window: all history).
+    select
+        events.lead_id,
+        rules.rule_name,
+        rules.max_points,
+        events.occurred_at,
+        rules.points * case
+            when rules.half_life_days is null then 1.0
+            else power(0.5, cast(events.days_before_as_of as {{ dbt.type_float() }}) / rules.half_life_days)
+        end as decayed_points
+    from events
+    inner join rules
+        on
+            events.event_type = rules.event_type
+            and (
+                rules.url_contains is null
+                or {{ dbt.position('rules.url_contains', "coalesce(events.url, '')") }} > 0
+            )
+            and (rules.window_days is null or events.days_before_as_of <= rules.window_days)
+
+),
+
+per_rule as (
+
+    select
+        lead_id,
+        rule_name,
+        count(*) as event_count,
+        max(occurred_at) as last_event_at,
+        max(max_points) as max_points,
+        sum(decayed_points) as decayed_points
+    from matched
+    group by lead_id, rule_name
+
+),
+
+final as (
+
+    select
+        lead_id,
+        rule_name,
+        event_count,
+        last_event_at,
+        {{ leadops.points('decayed_points') }} as uncapped_points,
+        {{ leadops.points('case when max_points is not null and decayed_points > max_points then max_points else decayed_points end') }} as points
+    from per_rule
+
+)
+
+select * from final

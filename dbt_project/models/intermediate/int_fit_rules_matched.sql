@@ -1,0 +1,103 @@
+with
+
+leads as (
+
+    select * from {{ ref('int_leads_enriched') }}
+
+),
+
+rules as (
+
+    select * from {{ ref('stg_config__fit_rules') }}
+
+),
+
+text_attributes as (
+
+    {%- set text_attributes = ['industry', 'country_code', 'seniority', 'department', 'job_title', 'lead_source', 'email_domain'] %}
+    {%- for column in text_attributes %}
+    select
+        lead_id,
+        '{{ column | replace("_code", "") }}' as attribute,
+        lower({{ column }}) as text_value
+    from leads
+    where {{ column }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+numeric_attributes as (
+
+    {%- set numeric_attributes = ['employees', 'annual_revenue'] %}
+    {%- for column in numeric_attributes %}
+    select
+        lead_id,
+        '{{ column }}' as attribute,
+        cast({{ column }} as {{ dbt.type_float() }}) as numeric_value
+    from leads
+    where {{ column }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+text_matches as (
+
+    select
+        text_attributes.lead_id,
+        rules.rule_name,
+        rules.points,
+        text_attributes.text_value as evidence
+    from text_attributes
+    inner join rules
+        on
+            text_attributes.attribute = rules.attribute
+            and (
+                (rules.match_type = 'equals' and text_attributes.text_value = rules.match_value)
+                or (
+                    rules.match_type = 'contains'
+                    and {{ leadops.contains_words('text_attributes.text_value', 'rules.match_value') }}
+                )
+            )
+
+),
+
+numeric_matches as (
+
+    select
+        numeric_attributes.lead_id,
+        rules.rule_name,
+        rules.points,
+        cast(numeric_attributes.numeric_value as {{ dbt.type_string() }}) as evidence
+    from numeric_attributes
+    inner join rules
+        on
+            numeric_attributes.attribute = rules.attribute
+            and rules.match_type = 'between'
+            and numeric_attributes.numeric_value between rules.range_low and rules.range_high
+
+),
+
+matches as (
+
+    select * from text_matches
+    union all
+    select * from numeric_matches
+
+),
+
+final as (
+
+    -- A rule counts once per lead, however many of its values match.
+    select
+        lead_id,
+        rule_name,
+        max(points) as points,
+        min(evidence) as evidence
+    from matches
+    group by lead_id, rule_name
+
+)
+
+select * from final

@@ -1,0 +1,78 @@
+with
+
+fit as (
+
+    select * from {{ ref('lead_fit') }}
+
+),
+
+engagement as (
+
+    select * from {{ ref('lead_engagement') }}
+
+),
+
+negative as (
+
+    select * from {{ ref('lead_negative_signals') }}
+
+),
+
+factors as (
+
+    select * from {{ ref('lead_score_factors') }}
+
+),
+
+totals as (
+
+    -- The score is the sum of the lead's factor rows (see lead_score_factors).
+    select
+        fit.lead_id,
+        coalesce(sum(factors.points), 0) as score
+    from fit
+    left join factors
+        on fit.lead_id = factors.lead_id
+    group by fit.lead_id
+
+),
+
+segments as (
+
+    {{ leadops.assign_band('totals', 'lead_id', 'score', 'segment') }}
+
+),
+
+final as (
+
+    select
+        fit.lead_id,
+        fit.email,
+        fit.first_name,
+        fit.last_name,
+        fit.company_name,
+        fit.account_domain,
+        {{ leadops.points('totals.score') }} as score,
+        fit.fit_points,
+        fit.fit_grade,
+        engagement.engagement_points,
+        engagement.engagement_tier,
+        {{ dbt.concat(['fit.fit_grade', 'engagement.engagement_tier']) }} as score_label,
+        negative.negative_points,
+        negative.is_disqualified,
+        negative.disqualified_by,
+        case when negative.is_disqualified then 'disqualified' else segments.label end as segment,
+        {{ leadops.as_of_date() }} as as_of_date
+    from fit
+    inner join totals
+        on fit.lead_id = totals.lead_id
+    inner join engagement
+        on fit.lead_id = engagement.lead_id
+    inner join negative
+        on fit.lead_id = negative.lead_id
+    inner join segments
+        on fit.lead_id = segments.lead_id and segments.band_order = 1
+
+)
+
+select * from final

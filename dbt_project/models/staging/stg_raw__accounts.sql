@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'accounts') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by company_domain order by _batch_id desc, _line_number desc
+        ) as recency_rank
+    from source
+
+),
+
+final as (
+
+    select
+        company_domain,
+        company_name,
+        lower(trim(industry)) as industry,
+        employees,
+        annual_revenue,
+        upper(country) as country_code,
+        coalesce(is_customer, false) as is_customer
+    from ranked
+    where recency_rank = 1
+
+)
+
+select * from final

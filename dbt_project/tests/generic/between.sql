@@ -1,0 +1,7 @@
+{% test between(model, column_name, min_value, max_value) %}
+
+select {{ column_name }}
+from {{ model }}
+where {{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }} or {{ column_name }} is null
+
+{% endtest %}

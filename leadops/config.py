@@ -1,0 +1,293 @@
+"""The scoring configuration: one YAML file that RevOps owns, validated before anything runs.
+
+The file is turned into small `config.*` tables that the dbt models join against. Rules are
+rows, never SQL: nothing a user writes here is pasted into a query, so the file cannot inject SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, to_lower=True)]
+
+TEXT_ATTRIBUTES = (
+    "industry",
+    "country",
+    "seniority",
+    "department",
+    "job_title",
+    "lead_source",
+    "email_domain",
+)
+NUMERIC_ATTRIBUTES = ("employees", "annual_revenue")
+SIGNALS = (
+    "personal_email",
+    "competitor",
+    "unsubscribed",
+    "email_bounced",
+    "junk",
+    "job_applicant",
+    "newsletters_ignored",
+    "dormant",
+)
+KEYWORD_DIMENSIONS = ("seniority", "department")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the file, the entry and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FitRule(_Strict):
+    name: Name
+    attribute: Literal[TEXT_ATTRIBUTES + NUMERIC_ATTRIBUTES]  # type: ignore[valid-type]
+    equals_any: list[Text] | None = None
+    contains_any: list[Text] | None = None
+    between: tuple[float, float] | None = None
+    points: float
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> FitRule:
+        given = [k for k in ("equals_any", "contains_any", "between") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of equals_any, contains_any or between")
+        numeric = self.attribute in NUMERIC_ATTRIBUTES
+        if numeric != (self.between is not None):
+            kind = "numeric" if numeric else "text"
+            raise ValueError(
+                f"attribute '{self.attribute}' is {kind}: use "
+                + ("between: [low, high]" if numeric else "equals_any or contains_any")
+            )
+        if self.between and self.between[0] > self.between[1]:
+            raise ValueError("between: low must not exceed high")
+        return self
+
+
+class EngagementRule(_Strict):
+    name: Name
+    event_type: Text
+    url_contains: Text | None = None
+    points: float
+    half_life_days: float | None = Field(default=None, gt=0)
+    window_days: int | None = Field(default=None, gt=0)
+    max_points: float | None = Field(default=None, ge=0)
+    description: str = ""
+
+
+class Engagement(_Strict):
+    total_cap: float = Field(gt=0)
+    rules: list[EngagementRule]
+
+
+class SignalRule(_Strict):
+    name: Name
+    signal: Literal[SIGNALS]  # type: ignore[valid-type]
+    points: float = 0
+    disqualify: bool = False
+    description: str = ""
+
+
+class Negative(_Strict):
+    newsletters_ignored_count: int = Field(default=5, gt=0)
+    dormant_days: int = Field(default=120, gt=0)
+    careers_page_views: int = Field(default=2, gt=0)
+    rules: list[SignalRule]
+
+
+class KeywordGroup(_Strict):
+    value: Name
+    keywords: list[Text] = Field(min_length=1)
+
+
+class Lists(_Strict):
+    personal_email_domains: list[Text] = []
+    competitor_domains: list[Text] = []
+    junk_keywords: list[Text] = []
+    job_applicant_keywords: list[Text] = []
+
+
+class Band(_Strict):
+    label: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")]
+    min_points: float | None = None
+
+
+class Segments(_Strict):
+    thresholds: list[Band] = Field(min_length=1)
+
+
+class Accounts(_Strict):
+    engaged_min_points: float = Field(default=10, ge=0)
+    mqa_min_engaged_contacts: int = Field(default=3, gt=0)
+    mqa_min_departments: int = Field(default=2, gt=0)
+
+
+class ScoringConfig(_Strict):
+    version: Literal[1]
+    title_keywords: dict[Literal[KEYWORD_DIMENSIONS], list[KeywordGroup]]  # type: ignore[valid-type]
+    lists: Lists
+    fit: list[FitRule]
+    engagement: Engagement
+    negative: Negative
+    grades: list[Band] = Field(min_length=1)
+    tiers: list[Band] = Field(min_length=1)
+    segments: Segments
+    accounts: Accounts = Accounts()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScoringConfig:
+        names = [r.name for r in self.fit] + [r.name for r in self.engagement.rules]
+        names += [r.name for r in self.negative.rules]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"rule names must be unique across fit, engagement and negative: {duplicates}")
+        for kind, bands in (("grades", self.grades), ("tiers", self.tiers), ("segments", self.segments.thresholds)):
+            if bands[-1].min_points is not None:
+                raise ValueError(f"{kind}: the last band is the catch-all and has no min_points")
+            mins = [b.min_points for b in bands[:-1]]
+            if any(m is None for m in mins) or mins != sorted(mins, reverse=True):
+                raise ValueError(f"{kind}: every band but the last needs min_points, highest first")
+            labels = [b.label for b in bands]
+            if len(set(labels)) != len(labels) or "disqualified" in labels:
+                raise ValueError(f"{kind}: labels must be unique and 'disqualified' is reserved")
+        return self
+
+    @property
+    def version_hash(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        """The configuration as the rows of the `config.*` tables the dbt models read."""
+        fit_rows = []
+        for rule in self.fit:
+            base = {"rule_name": rule.name, "attribute": rule.attribute, "points": rule.points,
+                    "match_value": None, "range_low": None, "range_high": None}
+            if rule.between:
+                fit_rows.append(base | {"match_type": "between", "range_low": rule.between[0],
+                                        "range_high": rule.between[1]})
+            for match_type, values in (("equals", rule.equals_any), ("contains", rule.contains_any)):
+                fit_rows += [base | {"match_type": match_type, "match_value": v} for v in values or []]
+
+        keyword_rows = [
+            {"dimension": dimension, "value": group.value, "keyword": keyword, "priority": priority}
+            for dimension, groups in self.title_keywords.items()
+            for priority, group in enumerate(groups, start=1)
+            for keyword in group.keywords
+        ]
+        for dimension in ("junk", "job_applicant"):
+            keyword_rows += [
+                {"dimension": dimension, "value": dimension, "keyword": k, "priority": 1}
+                for k in getattr(self.lists, f"{dimension}_keywords")
+            ]
+        domain_rows = [{"list_name": "personal_email", "domain": d} for d in self.lists.personal_email_domains]
+        domain_rows += [{"list_name": "competitor", "domain": d} for d in self.lists.competitor_domains]
+
+        band_rows = [
+            {"band_type": band_type, "label": b.label, "min_points": b.min_points, "band_rank": rank}
+            for band_type, bands in (
+                ("fit_grade", self.grades),
+                ("engagement_tier", self.tiers),
+                ("segment", self.segments.thresholds),
+            )
+            for rank, b in enumerate(bands, start=1)
+        ]
+        parameters = {
+            "engagement_total_cap": self.engagement.total_cap,
+            "newsletters_ignored_count": self.negative.newsletters_ignored_count,
+            "dormant_days": self.negative.dormant_days,
+            "careers_page_views": self.negative.careers_page_views,
+            "account_engaged_min_points": self.accounts.engaged_min_points,
+            "account_mqa_min_engaged_contacts": self.accounts.mqa_min_engaged_contacts,
+            "account_mqa_min_departments": self.accounts.mqa_min_departments,
+        }
+        return {
+            "fit_rules": fit_rows,
+            "engagement_rules": [
+                {"rule_name": r.name, "event_type": r.event_type, "url_contains": r.url_contains,
+                 "points": r.points, "half_life_days": r.half_life_days, "window_days": r.window_days,
+                 "max_points": r.max_points}
+                for r in self.engagement.rules
+            ],
+            "signal_rules": [
+                {"rule_name": r.name, "signal": r.signal, "points": r.points, "is_disqualifier": r.disqualify}
+                for r in self.negative.rules
+            ],
+            "title_keywords": keyword_rows,
+            "domain_lists": domain_rows,
+            "bands": band_rows,
+            "parameters": [{"name": k, "value": float(v)} for k, v in parameters.items()],
+        }
+
+
+def load_config(path: str | Path) -> ScoringConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: the scoring configuration does not exist") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    try:
+        return ScoringConfig.model_validate(data)
+    except ValidationError as error:
+        problems = "\n".join(f"  - {_where(data, e['loc'])}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"{path}: the scoring configuration is invalid:\n{problems}") from None
+
+
+def _where(data: Any, location: tuple) -> str:
+    """`fit[2] (ideal_industry).points` rather than pydantic's bare index path."""
+    parts, node = [], data
+    for key in location:
+        if isinstance(key, int) and isinstance(node, list) and key < len(node):
+            node = node[key]
+            label = f" ({node['name']})" if isinstance(node, dict) and "name" in node else ""
+            parts[-1] = f"{parts[-1]}[{key}]{label}" if parts else f"[{key}]"
+        else:
+            node = node.get(key) if isinstance(node, dict) else None
+            parts.append(str(key))
+    return ".".join(parts) or "(top level)"
+
+
+CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
+    "fit_rules": {"rule_name": "varchar", "attribute": "varchar", "match_type": "varchar",
+                  "match_value": "varchar", "range_low": "double", "range_high": "double", "points": "double"},
+    "engagement_rules": {"rule_name": "varchar", "event_type": "varchar", "url_contains": "varchar",
+                         "points": "double", "half_life_days": "double", "window_days": "integer",
+                         "max_points": "double"},
+    "signal_rules": {"rule_name": "varchar", "signal": "varchar", "points": "double", "is_disqualifier": "boolean"},
+    "title_keywords": {"dimension": "varchar", "value": "varchar", "keyword": "varchar", "priority": "integer"},
+    "domain_lists": {"list_name": "varchar", "domain": "varchar"},
+    "bands": {"band_type": "varchar", "label": "varchar", "min_points": "double", "band_rank": "integer"},
+    "parameters": {"name": "varchar", "value": "double"},
+}
+
+
+def write_config_tables(con, config: ScoringConfig) -> dict[str, int]:
+    """Replace the `config.*` tables in one transaction; values are bound parameters, never SQL."""
+    rows_by_table = config.tables()
+    con.execute("begin transaction")
+    try:
+        con.execute("create schema if not exists config")
+        for table, columns in CONFIG_TABLE_COLUMNS.items():
+            definition = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
+            con.execute(f"create or replace table config.{table} ({definition})")
+            rows = [tuple(row[name] for name in columns) for row in rows_by_table[table]]
+            if rows:
+                placeholders = ", ".join("?" for _ in columns)
+                con.executemany(f"insert into config.{table} values ({placeholders})", rows)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return {table: len(rows) for table, rows in rows_by_table.items()}

@@ -1,0 +1,114 @@
+"""The input contract: which files a landing folder holds and what their columns mean.
+
+This module is the single description of the contract. Ingest enforces it, the README documents
+it, and the demo-data generator writes files that honour it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EVENT_TYPES: tuple[str, ...] = (
+    "email_delivered",
+    "email_open",
+    "email_click",
+    "page_view",
+    "content_download",
+    "webinar_registration",
+    "webinar_attendance",
+    "form_submission",
+    "demo_request",
+    "trial_signup",
+    "newsletter_subscribe",
+    "unsubscribe",
+    "social_engagement",
+)
+
+CONVERSION_STAGES: tuple[str, ...] = ("opportunity", "closed_won", "closed_lost")
+
+FILE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str  # a DuckDB type that the raw table stores
+    required: bool = False
+    description: str = ""
+    allowed: tuple[str, ...] = ()  # a closed vocabulary, compared case-insensitively
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+LEADS = Source(
+    name="leads",
+    description="People from the CRM export, one row per lead (a later file's row replaces an earlier one).",
+    columns=(
+        Column("lead_id", "VARCHAR", True, "Stable CRM identifier of the lead."),
+        Column("email", "VARCHAR", True, "Work or personal address; trimmed and lower-cased on load."),
+        Column("created_at", "TIMESTAMP", True, "When the lead entered the CRM (ISO 8601)."),
+        Column("first_name", "VARCHAR"),
+        Column("last_name", "VARCHAR"),
+        Column("job_title", "VARCHAR", description="Free text; seniority and department are derived from it."),
+        Column("company_name", "VARCHAR"),
+        Column("company_domain", "VARCHAR", description="Joins the lead to `accounts`."),
+        Column("country", "VARCHAR", description="ISO 3166 alpha-2 code."),
+        Column("lead_source", "VARCHAR", description="e.g. webinar, paid_search, organic, referral."),
+        Column("is_unsubscribed", "BOOLEAN", description="true/false."),
+        Column("is_email_bounced", "BOOLEAN", description="true/false."),
+    ),
+)
+
+ACCOUNTS = Source(
+    name="accounts",
+    description="Companies, one row per company domain.",
+    columns=(
+        Column("company_domain", "VARCHAR", True, "e.g. acme.com; lower-cased on load."),
+        Column("company_name", "VARCHAR"),
+        Column("industry", "VARCHAR"),
+        Column("employees", "BIGINT", description="Head count, a whole number >= 0."),
+        Column("annual_revenue", "DOUBLE", description="In the reporting currency, >= 0."),
+        Column("country", "VARCHAR", description="ISO 3166 alpha-2 code."),
+        Column("is_customer", "BOOLEAN", description="true/false."),
+    ),
+)
+
+ACTIVITY = Source(
+    name="activity",
+    description="Marketing and product events, one row per event.",
+    columns=(
+        Column("event_id", "VARCHAR", True, "Unique per event; a repeated event_id is loaded once."),
+        Column("lead_id", "VARCHAR", True),
+        Column("event_type", "VARCHAR", True, "One of the event types listed below.", EVENT_TYPES),
+        Column("occurred_at", "TIMESTAMP", True, "ISO 8601, UTC."),
+        Column("url", "VARCHAR", description="Page path or URL for page views and downloads."),
+        Column("content_id", "VARCHAR"),
+        Column("campaign_id", "VARCHAR", description="Email or newsletter campaign."),
+    ),
+)
+
+CONVERSIONS = Source(
+    name="conversions",
+    description="Pipeline outcomes, one row per lead and stage reached.",
+    columns=(
+        Column("lead_id", "VARCHAR", True),
+        Column("stage", "VARCHAR", True, "opportunity, closed_won or closed_lost.", CONVERSION_STAGES),
+        Column("occurred_at", "TIMESTAMP", True, "ISO 8601, UTC."),
+        Column("amount", "DOUBLE", description="Deal amount."),
+    ),
+)
+
+SOURCES: dict[str, Source] = {s.name: s for s in (LEADS, ACCOUNTS, ACTIVITY, CONVERSIONS)}

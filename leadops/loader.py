@@ -1,0 +1,290 @@
+"""Load landing files into the warehouse's `raw` schema, enforcing the input contract.
+
+Every file is loaded in one transaction: each row read ends up either in `raw.<source>` or in
+`raw.quarantine` with a readable reason, or the whole file is rejected and nothing of it stays.
+A file whose content was loaded before (same bytes, whatever its name) is skipped, so re-running
+is safe. Validation is set-based SQL inside DuckDB; no row passes through Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from leadops.contract import FILE_SUFFIXES, SOURCES, Column, Source
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+TRUE_WORDS = ("true", "t", "yes", "y", "1")
+FALSE_WORDS = ("false", "f", "no", "n", "0")
+NON_NEGATIVE = {"employees", "annual_revenue", "amount"}
+
+
+class FileRejected(Exception):
+    """A file that cannot be loaded at all; nothing of it is kept."""
+
+    def __init__(self, path: Path, line: int | None, problem: str):
+        self.path, self.line, self.problem = path, line, problem
+        where = f", line {line}" if line else ""
+        super().__init__(f"{path}{where}: {problem}")
+
+
+@dataclass
+class FileReport:
+    source: str
+    file_name: str
+    status: str  # loaded | skipped | rejected
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    message: str = ""
+    batch_id: int | None = None
+
+
+@dataclass
+class SourceReport:
+    source: str
+    files: list[FileReport] = field(default_factory=list)
+
+    def _sum(self, attribute: str) -> int:
+        return sum(getattr(f, attribute) for f in self.files)
+
+    @property
+    def rows_read(self) -> int:
+        return self._sum("rows_read")
+
+    @property
+    def rows_loaded(self) -> int:
+        return self._sum("rows_loaded")
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self._sum("rows_quarantined")
+
+    def with_status(self, status: str) -> list[FileReport]:
+        return [f for f in self.files if f.status == status]
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    for source in SOURCES.values():
+        columns = ", ".join(f"{quote_identifier(c.name)} {c.sql_type}" for c in source.columns)
+        con.execute(
+            f"create table if not exists raw.{source.name} ({columns}, "
+            "_batch_id bigint not null, _file_name varchar not null, _line_number bigint not null)"
+        )
+    con.execute(
+        "create table if not exists raw.quarantine (source varchar not null, file_name varchar not null, "
+        "line_number bigint not null, reason varchar not null, record varchar, _batch_id bigint not null)"
+    )
+    con.execute(
+        "create table if not exists raw.ingested_files (batch_id bigint primary key, source varchar not null, "
+        "file_name varchar not null, file_hash varchar not null, size_bytes bigint not null, "
+        "rows_read bigint not null, rows_loaded bigint not null, rows_quarantined bigint not null, "
+        "loaded_at timestamp not null)"
+    )
+    con.execute(
+        "create table if not exists raw.rejected_files (source varchar not null, file_name varchar not null, "
+        "file_hash varchar, line_number bigint, problem varchar not null, rejected_at timestamp not null)"
+    )
+
+
+def landing_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def file_hash(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "blake2b").hexdigest()
+
+
+def load_source(con: duckdb.DuckDBPyConnection, source: Source, folder: Path) -> SourceReport:
+    """Load every file of `folder` not loaded before. Never raises for a bad file: it reports it."""
+    ensure_raw_schema(con)
+    con.execute("set TimeZone = 'UTC'")
+    report = SourceReport(source.name)
+    loaded = dict(
+        con.execute(
+            "select file_hash, file_name from raw.ingested_files where source = ?", [source.name]
+        ).fetchall()
+    )
+    for path in landing_files(folder):
+        name = str(path.relative_to(folder.parent))
+        digest = file_hash(path)
+        if digest in loaded:
+            note = "already loaded" if loaded[digest] == name else f"same content as {loaded[digest]}"
+            report.files.append(FileReport(source.name, name, "skipped", message=note))
+            continue
+        try:
+            file_report = _load_file(con, source, path, name, digest)
+        except FileRejected as rejected:
+            con.execute(
+                "insert into raw.rejected_files values (?, ?, ?, ?, ?, now())",
+                [source.name, name, digest, rejected.line, rejected.problem],
+            )
+            report.files.append(FileReport(source.name, name, "rejected", message=str(rejected)))
+            continue
+        loaded[digest] = name
+        report.files.append(file_report)
+    return report
+
+
+def _read_into_batch(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Stage the file as `_batch` (all text for CSV, native types for Parquet); return its header line."""
+    suffix = path.suffix.lower()
+    if suffix not in FILE_SUFFIXES:
+        raise FileRejected(path, None, f"unknown format '{suffix or path.name}': use one of {FILE_SUFFIXES}")
+    if path.stat().st_size == 0:
+        raise FileRejected(path, None, "the file is empty (0 bytes)")
+    literal = quote_literal(str(path))
+    reader = (
+        f"read_csv({literal}, header = true, all_varchar = true, encoding = 'utf-8')"
+        if suffix == ".csv"
+        else f"read_parquet({literal})"
+    )
+    try:
+        con.execute(f"create or replace temp table _batch as select * from {reader}")
+    except duckdb.Error as error:
+        raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
+    return 1 if suffix == ".csv" else 0
+
+
+def _line_of(message: str) -> int | None:
+    match = re.search(r"[Ll]ine:? (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _first_line(message: str) -> str:
+    lines = [line for line in message.splitlines() if line.strip()]
+    detail = next((line for line in lines if "detected" in line or "Error" in line), lines[0] if lines else "")
+    return detail.strip() or "the file could not be read"
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name: str, digest: str) -> FileReport:
+    con.execute("begin transaction")
+    try:
+        header_lines = _read_into_batch(con, path)
+        found = {
+            name.strip().lower(): (name, native_type)
+            for name, native_type in con.execute("select column_name, column_type from (describe _batch)").fetchall()
+        }
+        missing = [c for c in source.required if c not in found]
+        if missing:
+            raise FileRejected(
+                path,
+                header_lines or None,
+                f"missing required column(s) {', '.join(missing)}; the header has {', '.join(found) or 'nothing'}",
+            )
+        rows_read = con.execute("select count(*) from _batch").fetchone()[0]
+        if rows_read == 0:
+            raise FileRejected(path, header_lines or None, "the file has a header but no rows")
+        batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from raw.ingested_files").fetchone()[0]
+        # Row ids of a table created inside a transaction start at an offset; subtracting the first
+        # gives each row's position in the file.
+        first_row_id = con.execute("select min(rowid) from _batch").fetchone()[0]
+        con.execute(_validated_sql(source, found, header_lines - first_row_id))
+        con.execute(
+            f"insert into raw.{source.name} select {', '.join(quote_identifier(c) for c in source.column_names)}, "
+            "?, ?, _line_number from _validated where _reason is null",
+            [batch_id, name],
+        )
+        con.execute(
+            "insert into raw.quarantine select ?, ?, _line_number, _reason, _record, ? "
+            "from _validated where _reason is not null",
+            [source.name, name, batch_id],
+        )
+        rows_quarantined = con.execute("select count(*) from _validated where _reason is not null").fetchone()[0]
+        rows_loaded = rows_read - rows_quarantined
+        con.execute(
+            "insert into raw.ingested_files values (?, ?, ?, ?, ?, ?, ?, ?, now())",
+            [batch_id, source.name, name, digest, path.stat().st_size, rows_read, rows_loaded, rows_quarantined],
+        )
+        con.execute("drop table _validated")
+        con.execute("drop table _batch")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return FileReport(source.name, name, "loaded", rows_read, rows_loaded, rows_quarantined, batch_id=batch_id)
+
+
+def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offset: int) -> str:
+    """One pass over `_batch`: the typed value of every contract column and the reasons a row fails."""
+    typed, reasons = [], []
+    for column in source.columns:
+        original, native_type = found.get(column.name, (None, "NULL"))
+        raw = f"_batch.{quote_identifier(original)}" if original else "null"
+        value, problems = _column_rules(column, raw, native_type)
+        typed.append(f"{value} as {quote_identifier(column.name)}")
+        reasons.extend(problems)
+    record = ", ".join(
+        f"{quote_identifier(original)} := cast(_batch.{quote_identifier(original)} as varchar)"
+        for original, _ in found.values()
+    )
+    return (
+        "create or replace temp table _validated as select "
+        + ", ".join(typed)
+        + f", _batch.rowid + 1 + ({line_offset}) as _line_number"
+        + f", nullif(concat_ws('; ', {', '.join(reasons)}), '') as _reason"
+        + f", cast(struct_pack({record}) as varchar) as _record from _batch"
+    )
+
+
+def _column_rules(column: Column, raw: str, native_type: str) -> tuple[str, list[str]]:
+    """The SQL for the column's typed value and for each reason the value can be refused.
+
+    A Parquet column that already has the contract's type is taken as it is: converting 50M
+    timestamps to text and back would cost more than the whole load.
+    """
+    name = column.name
+    if native_type == column.sql_type == "TIMESTAMP":
+        required = [f"case when {raw} is null then 'missing required {name}' end"] if column.required else []
+        return raw, required
+    text = f"nullif(trim(cast({raw} as varchar)), '')"
+    shown = f"'{name} ''' || left({text}, 80) || ''''"
+    problems = []
+    if column.required:
+        problems.append(f"case when {text} is null then 'missing required {name}' end")
+
+    if column.sql_type == "VARCHAR":
+        value = f"lower({text})" if name in {"email", "company_domain", "event_type", "stage"} else text
+    elif column.sql_type == "TIMESTAMP":
+        value = f"try_cast({text} as timestamptz) at time zone 'UTC'"
+        problems.append(f"case when {text} is not null and {value} is null then {shown} || ' is not a timestamp' end")
+    elif column.sql_type == "BOOLEAN":
+        truthy = ", ".join(quote_literal(w) for w in TRUE_WORDS)
+        falsy = ", ".join(quote_literal(w) for w in FALSE_WORDS)
+        value = f"case when lower({text}) in ({truthy}) then true when lower({text}) in ({falsy}) then false end"
+        problems.append(f"case when {text} is not null and {value} is null then {shown} || ' is not true/false' end")
+    else:
+        value = f"try_cast({text} as {column.sql_type})"
+        kind = "a whole number" if column.sql_type == "BIGINT" else "a number"
+        problems.append(f"case when {text} is not null and {value} is null then {shown} || ' is not {kind}' end")
+        if name in NON_NEGATIVE:
+            problems.append(f"case when {value} < 0 then {shown} || ' is negative' end")
+
+    if name == "email":
+        problems.append(
+            f"case when {text} is not null and not regexp_full_match({value}, {quote_literal(EMAIL_PATTERN)}) "
+            f"then {shown} || ' is not an address' end"
+        )
+    if column.allowed:
+        allowed = ", ".join(quote_literal(v) for v in column.allowed)
+        problems.append(
+            f"case when {text} is not null and lower({text}) not in ({allowed}) "
+            f"then {shown} || ' is not one of {', '.join(column.allowed)}' end"
+        )
+    return value, problems

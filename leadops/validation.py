@@ -1,0 +1,112 @@
+"""Great Expectations suites (kept as JSON in `expectations/`) run on bounded pandas batches.
+
+GX's SQL datasource does not work on DuckDB (GX issues 10738 and 11579), and pulling a whole
+history into pandas does not scale, so suites validate what is bounded: the rows a file just
+brought in, or a deterministic sample of a mart. Full-table invariants (uniqueness across the
+whole history, reconciliation) are dbt tests and SQL asset checks instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
+SAMPLE_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str
+    column: str | None
+    severity: str  # error | warn
+    success: bool
+    unexpected_count: int
+    sample: list[Any]
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    rows_validated: int
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(o.severity == "error" for o in self.failures)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def describe(self) -> str:
+        if self.passed:
+            return f"{self.suite}: {len(self.outcomes)} expectations met on {self.rows_validated} rows"
+        return "; ".join(
+            f"{o.expectation}({o.column or ''}) [{o.severity}]: {o.unexpected_count} unexpected, e.g. {o.sample}"
+            for o in self.failures
+        )
+
+
+def suite_definition(name: str) -> dict[str, Any]:
+    return json.loads((SUITES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def suite_names() -> list[str]:
+    return sorted(p.stem for p in SUITES_DIR.glob("*.json"))
+
+
+@functools.cache
+def _batch_definition(suite: str):
+    # Imported here, not at module level: great_expectations takes seconds to import and only
+    # the checks need it, not the UI, the daemon or the CLI.
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas(f"leadops_{suite}")
+    return source.add_dataframe_asset(suite).add_batch_definition_whole_dataframe("batch")
+
+
+def validate_frame(frame: pd.DataFrame, suite: str) -> SuiteOutcome:
+    """Run the named suite on a bounded frame and return what failed, with samples."""
+    import great_expectations as gx
+
+    batch_definition = _batch_definition(suite)
+    definition = suite_definition(suite)
+    expectations = gx.ExpectationSuite(name=definition["name"], expectations=definition["expectations"])
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+        expectations, result_format="SUMMARY"
+    )
+    outcome = SuiteOutcome(suite, len(frame))
+    for item in result.results:
+        config = item.expectation_config
+        details = item.result or {}
+        sample = details.get("partial_unexpected_list") or []
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            sample = [item.exception_info.get("exception_message")]
+        outcome.outcomes.append(
+            ExpectationOutcome(
+                expectation=config.type,
+                column=config.kwargs.get("column"),
+                severity=(config.meta or {}).get("severity", "error"),
+                success=bool(item.success),
+                unexpected_count=int(details.get("unexpected_count") or (0 if item.success else 1)),
+                sample=[_plain(v) for v in sample[:SAMPLE_LIMIT]],
+            )
+        )
+    return outcome
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)

@@ -1,0 +1,1 @@
+"""The Dagster code of leadops: ingest -> dbt -> scoring -> quality, assembled in definitions.py."""

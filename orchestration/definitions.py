@@ -1,0 +1,18 @@
+"""Assembles leadops' Dagster definitions; each domain module owns its assets, checks and schedules."""
+
+import dagster as dg
+
+from orchestration.automation import nightly_refresh, refresh_job
+from orchestration.dbt import leadops_dbt_models
+from orchestration.ingest import ingest_assets, landing_specs
+from orchestration.quality import mart_checks
+from orchestration.resources import build_resources
+from orchestration.scoring import scoring_config
+
+defs = dg.Definitions(
+    assets=[*landing_specs, *ingest_assets, scoring_config, leadops_dbt_models],
+    asset_checks=mart_checks,
+    jobs=[refresh_job],
+    schedules=[nightly_refresh],
+    resources=build_resources(),
+)
