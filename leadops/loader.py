@@ -168,9 +168,16 @@ def _line_of(message: str) -> int | None:
 
 
 def _first_line(message: str) -> str:
-    lines = [line for line in message.splitlines() if line.strip()]
-    detail = next((line for line in lines if "detected" in line or "Error" in line), lines[0] if lines else "")
-    return detail.strip() or "the file could not be read"
+    """The sentence of a DuckDB reader error that says what is wrong, without its advice."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    body = []
+    for line in lines:
+        if line.startswith(("Possible Solution", "file =", "LINE ")):
+            break
+        if not line.startswith(("Original Line", "CSV Error on Line")) and "Error on Line" not in line:
+            body.append(line)
+    text = " ".join(body) or (lines[0] if lines else "the file could not be read")
+    return re.sub(r"^[A-Za-z ]*Error: ", "", text)
 
 
 def _load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name: str, digest: str) -> FileReport:

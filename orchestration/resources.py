@@ -6,8 +6,6 @@ Dagster process), with defaults under the repository's `data/` folder.
 
 
 import os
-import shutil
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from leadops.config import ScoringConfig, load_config
-from orchestration.project import dbt_project
+from orchestration.project import dbt_executable, dbt_project
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WAREHOUSE_ENV, LANDING_ENV, CONFIG_ENV = "LEADOPS_WAREHOUSE", "LEADOPS_LANDING", "LEADOPS_CONFIG"
@@ -53,12 +51,6 @@ class ScoringConfigFile(dg.ConfigurableResource):
 
     def load(self) -> ScoringConfig:
         return load_config(self.path)
-
-
-def dbt_executable() -> str:
-    """The dbt installed beside this Python, so a venv works without being activated."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:

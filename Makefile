@@ -1,0 +1,53 @@
+# leadops: `make run` to see scored segments, `make test` to run the suite, `make ui` for Dagster.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+LANDING ?= data/landing
+WAREHOUSE ?= data/warehouse.duckdb
+DEMO_LEADS ?= 5000
+DAGSTER_HOME ?= $(CURDIR)/.dagster
+
+.PHONY: install install-dev prepare demo-data run test lint ui clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+prepare: install
+	$(BIN)/leadops prepare
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+demo-data: install
+	$(BIN)/leadops demo-data --leads $(DEMO_LEADS) --out $(LANDING) --if-empty
+
+run: prepare demo-data $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/leadops run --landing $(LANDING) --warehouse $(WAREHOUSE)
+
+test: install-dev prepare
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check leadops orchestration tests
+	$(BIN)/ruff format --check leadops orchestration tests
+
+ui: prepare $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) LEADOPS_LANDING=$(abspath $(LANDING)) LEADOPS_WAREHOUSE=$(abspath $(WAREHOUSE)) \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,142 @@
+"""The `leadops` command: demo data, a full refresh through Dagster, and a look at the results."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_LANDING = PROJECT_ROOT / "data" / "landing"
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+DEFAULT_CONFIG = PROJECT_ROOT / "scoring.yml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except UserError as error:
+        print(f"leadops: {error}", file=sys.stderr)
+        return 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadops", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+
+    demo = commands.add_parser("demo-data", help="write a seeded demo dataset into a landing folder")
+    demo.add_argument("--leads", type=int, default=5000, help="number of leads (default 5000)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--out", type=Path, default=DEFAULT_LANDING, help="landing folder (default data/landing)")
+    demo.add_argument("--end-date", type=_date, default=None, help="last day of activity (default today)")
+    demo.add_argument("--events-per-lead", type=float, default=50.0, help="mean events per lead (default 50)")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing if the folder already has files")
+    demo.set_defaults(handler=_demo_data)
+
+    run = commands.add_parser("run", help="refresh the whole graph through Dagster and print a summary")
+    run.add_argument("--landing", type=Path, default=DEFAULT_LANDING, help="landing folder (default data/landing)")
+    run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
+                     help="DuckDB file (default data/warehouse.duckdb)")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scoring configuration (scoring.yml)")
+    run.add_argument("--as-of", type=_date, default=None, help="score as of this date (default today, UTC)")
+    run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
+    run.set_defaults(handler=_run)
+
+    prepare = commands.add_parser("prepare", help="parse the dbt project into its manifest (done by make)")
+    prepare.set_defaults(handler=_prepare)
+    return parser
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from leadops.demo_data import generate, is_empty
+
+    if args.if_empty and not is_empty(args.out):
+        print(f"{args.out} already has files; leaving them as they are")
+        return 0
+    summary = generate(args.out, leads=args.leads, seed=args.seed, end_date=args.end_date,
+                       events_per_lead=args.events_per_lead)
+    print(f"wrote {summary.accounts} accounts, {summary.leads} leads, {summary.events} events and "
+          f"{summary.conversions} conversions to {summary.out}")
+    return 0
+
+
+def _prepare(_: argparse.Namespace) -> int:
+    from orchestration.project import prepare_manifest
+
+    prepare_manifest(force=True)
+    print("dbt manifest ready")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from leadops.config import ConfigError, load_config
+
+    as_of = args.as_of or datetime.now(UTC).date()
+    try:
+        load_config(args.config)  # fail before any work, with the entry and the problem named
+    except ConfigError as error:
+        raise UserError(str(error)) from None
+    if not args.landing.is_dir():
+        raise UserError(f"the landing folder {args.landing} does not exist (try: leadops demo-data --out {args.landing})")
+    args.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    os.environ["LEADOPS_LANDING"] = str(args.landing.resolve())
+    os.environ["LEADOPS_WAREHOUSE"] = str(args.warehouse.resolve())
+    os.environ["LEADOPS_CONFIG"] = str(args.config.resolve())
+
+    from orchestration.project import prepare_manifest
+
+    prepare_manifest()
+    from leadops.run_report import report_run
+    from orchestration.definitions import defs
+    from orchestration.resources import AS_OF_TAG
+
+    # dbt's own log lines go to a file beside the warehouse; the terminal gets the numbers.
+    log_path = args.warehouse.parent / "logs" / "last_run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        result = defs.resolve_job_def("refresh").execute_in_process(
+            instance=_instance(),
+            tags={AS_OF_TAG: as_of.isoformat()},
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
+    problems = report_run(result)
+    print(f"dbt log: {log_path}")
+    if problems:
+        print(f"\nleadops run as of {as_of} FAILED: {problems} problem(s) above", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        from leadops.run_report import print_summary
+
+        print_summary(args.warehouse, as_of)
+    return 0
+
+
+def _instance():
+    """The persistent instance of `make ui` when DAGSTER_HOME is set, so runs show in the UI."""
+    from dagster import DagsterInstance
+
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

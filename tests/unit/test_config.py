@@ -1,0 +1,84 @@
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from leadops.config import ConfigError, load_config, write_config_tables
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "scoring.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture
+def default_data() -> dict:
+    return yaml.safe_load((ROOT / "scoring.yml").read_text())
+
+
+def test_the_shipped_configuration_is_valid():
+    config = load_config(ROOT / "scoring.yml")
+    tables = config.tables()
+    assert {r["rule_name"] for r in tables["fit_rules"]} >= {"ideal_industry", "decision_maker"}
+    assert [b["label"] for b in tables["bands"] if b["band_type"] == "segment"] == ["sql", "mql", "warm", "cold"]
+
+
+def test_a_wrong_value_names_the_entry_and_the_problem(tmp_path, default_data):
+    default_data["fit"][0]["points"] = "lots"
+    with pytest.raises(ConfigError) as error:
+        load_config(_write(tmp_path, default_data))
+    assert "fit[0] (ideal_industry).points" in str(error.value)
+    assert "valid number" in str(error.value)
+
+
+def test_an_unknown_attribute_is_refused(tmp_path, default_data):
+    default_data["fit"][1]["attribute"] = "height; drop table raw.leads"
+    with pytest.raises(ConfigError, match=r"fit\[1\] \(good_industry\).attribute"):
+        load_config(_write(tmp_path, default_data))
+
+
+def test_numeric_attributes_need_a_range(tmp_path, default_data):
+    default_data["fit"].append({"name": "big", "attribute": "employees", "equals_any": ["1000"], "points": 5})
+    with pytest.raises(ConfigError, match="between"):
+        load_config(_write(tmp_path, default_data))
+
+
+def test_rule_names_are_unique_and_identifier_shaped(tmp_path, default_data):
+    default_data["engagement"]["rules"][0]["name"] = "ideal_industry"
+    with pytest.raises(ConfigError, match="unique"):
+        load_config(_write(tmp_path, default_data))
+    default_data["engagement"]["rules"][0]["name"] = "Opens!"
+    with pytest.raises(ConfigError, match=r"engagement.rules\[0\]"):
+        load_config(_write(tmp_path, default_data))
+
+
+def test_bands_must_descend_and_end_with_a_catch_all(tmp_path, default_data):
+    default_data["segments"]["thresholds"] = [{"label": "warm", "min_points": 30}, {"label": "sql", "min_points": 80},
+                                              {"label": "cold"}]
+    with pytest.raises(ConfigError, match="highest first"):
+        load_config(_write(tmp_path, default_data))
+
+
+def test_missing_and_unparsable_files_fail_fast(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("fit: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_values_are_stored_as_data_not_sql(tmp_path, default_data):
+    hostile = "x'); drop table config.bands; --"
+    default_data["fit"][0]["equals_any"] = [hostile]
+    config = load_config(_write(tmp_path, default_data))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    counts = write_config_tables(con, config)
+    assert counts["bands"] == 12
+    stored = con.execute("select match_value from config.fit_rules where rule_name = 'ideal_industry'").fetchall()
+    assert stored == [(hostile,)]
+    assert con.execute("select count(*) from config.bands").fetchone()[0] == 12

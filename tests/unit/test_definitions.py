@@ -1,0 +1,63 @@
+"""The Dagster graph as the UI shows it: one connected lineage, groups by folder, a nightly schedule."""
+
+from datetime import datetime
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import defs
+from orchestration.resources import AS_OF_TAG
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return defs.resolve_asset_graph()
+
+
+def _key(path: str) -> dg.AssetKey:
+    return dg.AssetKey(path.split("/"))
+
+
+def test_lineage_runs_from_landing_files_to_segments(graph):
+    def upstream(key: dg.AssetKey) -> set[dg.AssetKey]:
+        seen, todo = set(), [key]
+        while todo:
+            for parent in graph.get(todo.pop()).parent_keys:
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return seen
+
+    ancestors = upstream(_key("marts/segment_members"))
+    for source in ("leads", "accounts", "activity"):
+        assert {_key(f"landing/{source}"), _key(f"raw/{source}")} <= ancestors
+    assert {_key("config/fit_rules"), _key("marts/lead_scores"), _key("marts/lead_fit")} <= ancestors
+    calibration = upstream(_key("marts/score_calibration"))
+    assert {_key("landing/conversions"), _key("marts/lead_scores")} <= calibration
+
+
+def test_groups_come_from_folders(graph):
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups["raw/leads"] == "ingest"
+    assert groups["staging/stg_raw__leads"] == "staging"
+    assert groups["intermediate/int_leads_enriched"] == "intermediate"
+    assert groups["marts/lead_fit"] == "marts"
+    assert groups["marts/lead_scores"] == "scoring"
+    assert groups["config/bands"] == "scoring"
+
+
+def test_checks_cover_every_stage(graph):
+    checks = {f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys}
+    assert {"raw/leads:raw_leads", "raw/leads:files_accepted", "marts/lead_scores:lead_scores_expectations",
+            "marts/segment_members:every_lead_scored_once"} <= checks
+    dbt_tests = {c for c in checks if c.startswith("staging/stg_raw__leads:")}
+    assert "staging/stg_raw__leads:unique_stg_raw__leads_lead_id" in dbt_tests
+
+
+def test_the_nightly_schedule_scores_as_of_its_own_date():
+    schedule = defs.resolve_schedule_def("nightly_refresh")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.job_name == "refresh"
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 14, 2, 0))
+    (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.tags[AS_OF_TAG] == "2026-03-14"

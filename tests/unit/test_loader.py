@@ -1,0 +1,126 @@
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from leadops.contract import SOURCES
+from leadops.loader import load_source
+
+HEADER = "lead_id,email,created_at,job_title\n"
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    yield connection
+    connection.close()
+
+
+def _drop(folder: Path, name: str, content: str | bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+def _load(con, landing: Path, source: str = "leads"):
+    return load_source(con, SOURCES[source], landing / source)
+
+
+def test_good_rows_load_and_bad_rows_are_quarantined_with_reasons(con, tmp_path):
+    _drop(tmp_path / "leads", "crm.csv", HEADER
+          + "L1, Bob@Example.COM ,2026-01-02T10:00:00Z,CEO\n"
+          + "L2,bob@,2026-01-02,CTO\n"
+          + ",x@y.com,yesterday,CFO\n")
+    report = _load(con, tmp_path)
+    (file,) = report.files
+    assert (file.status, file.rows_read, file.rows_loaded, file.rows_quarantined) == ("loaded", 3, 1, 2)
+    assert con.execute("select lead_id, email, _line_number from raw.leads").fetchall() == [
+        ("L1", "bob@example.com", 2)
+    ]
+    reasons = dict(con.execute("select line_number, reason from raw.quarantine order by 1").fetchall())
+    assert reasons == {
+        3: "email 'bob@' is not an address",
+        4: "missing required lead_id; created_at 'yesterday' is not a timestamp",
+    }
+
+
+def test_a_file_missing_a_required_column_is_rejected_whole_and_can_be_dropped_again(con, tmp_path):
+    path = _drop(tmp_path / "leads", "crm.csv", "lead_id,email\nL1,a@b.com\n")
+    (file,) = _load(con, tmp_path).files
+    assert file.status == "rejected"
+    assert str(path) in file.message and "line 1" in file.message
+    assert "missing required column(s) created_at" in file.message
+    assert con.execute("select count(*) from raw.leads").fetchone()[0] == 0
+    assert con.execute("select count(*) from raw.ingested_files").fetchone()[0] == 0
+
+    path.write_text(HEADER + "L1,a@b.com,2026-01-01,CEO\n")
+    (file,) = _load(con, tmp_path).files
+    assert (file.status, file.rows_loaded) == ("loaded", 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "empty (0 bytes)"),
+        (HEADER.encode(), "header but no rows"),
+        (HEADER.encode() + b"L1,a@b.com,2026-01-01,Gesch\xe4ftsf\xfchrer\n", "not utf-8"),
+    ],
+    ids=["zero-bytes", "header-only", "latin-1"],
+)
+def test_unreadable_files_are_rejected_with_the_problem(con, tmp_path, content, problem):
+    _drop(tmp_path / "leads", "crm.csv", content)
+    (file,) = _load(con, tmp_path).files
+    assert file.status == "rejected"
+    assert problem in file.message
+    assert con.execute("select count(*) from raw.rejected_files").fetchone()[0] == 1
+
+
+def test_an_unknown_format_is_rejected(con, tmp_path):
+    _drop(tmp_path / "leads", "crm.xlsx", b"PK\x03\x04")
+    (file,) = _load(con, tmp_path).files
+    assert file.status == "rejected" and "unknown format '.xlsx'" in file.message
+
+
+def test_the_same_file_twice_is_loaded_once(con, tmp_path):
+    _drop(tmp_path / "leads", "monday.csv", HEADER + "L1,a@b.com,2026-01-01,CEO\n")
+    assert _load(con, tmp_path).rows_loaded == 1
+    _drop(tmp_path / "leads", "monday_copy.csv", HEADER + "L1,a@b.com,2026-01-01,CEO\n")
+    files = _load(con, tmp_path).files
+    assert [f.status for f in files] == ["skipped", "skipped"]
+    assert "same content as leads/monday.csv" in files[1].message
+    assert con.execute("select count(*) from raw.leads").fetchone()[0] == 1
+
+
+def test_columns_in_another_order_with_extras_and_case(con, tmp_path):
+    _drop(tmp_path / "leads", "crm.csv", "Created_At,favourite_colour,EMAIL,Lead_ID\n2026-01-01,blue,a@b.com,L9\n")
+    assert _load(con, tmp_path).rows_loaded == 1
+    assert con.execute("select lead_id, email, created_at::date::varchar from raw.leads").fetchall() == [
+        ("L9", "a@b.com", "2026-01-01")
+    ]
+
+
+def test_parquet_activity_with_native_timestamps(con, tmp_path):
+    folder = tmp_path / "activity"
+    folder.mkdir()
+    pd.DataFrame({
+        "event_id": ["e1", "e2"], "lead_id": ["L1", "L1"], "event_type": ["page_view", "teleport"],
+        "occurred_at": pd.to_datetime(["2026-01-01 10:00", "2026-01-02 11:00"]),
+    }).to_parquet(folder / "events.parquet")
+    report = _load(con, tmp_path, "activity")
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+    (reason,) = con.execute("select reason from raw.quarantine").fetchone()
+    assert reason.startswith("event_type 'teleport' is not one of")
+
+
+def test_numbers_and_booleans_are_checked(con, tmp_path):
+    _drop(tmp_path / "accounts", "a.csv", "company_domain,employees,annual_revenue,is_customer\n"
+          "ok.com,10,1e6,yes\nneg.com,-5,1,no\ntext.com,many,1,maybe\n")
+    report = _load(con, tmp_path, "accounts")
+    assert report.rows_loaded == 1
+    reasons = [r for (r,) in con.execute("select reason from raw.quarantine order by line_number").fetchall()]
+    assert reasons == [
+        "employees '-5' is negative",
+        "employees 'many' is not a whole number; is_customer 'maybe' is not true/false",
+    ]
