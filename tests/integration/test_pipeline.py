@@ -1,0 +1,136 @@
+"""Materialize the whole graph on a small generated dataset and check what comes out."""
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from leadops.cli import main
+from leadops.demo_data import generate
+
+AS_OF = "2026-06-30"
+pytestmark = pytest.mark.integration
+
+
+def plant_known_leads(landing: Path) -> None:
+    """An ideal buyer who asked for a demo, and a competitor who did the same."""
+    (landing / "accounts" / "planted.csv").write_text(
+        "company_domain,company_name,industry,employees,annual_revenue,country,is_customer\n"
+        "idealco.com,IdealCo,Software,1200,250000000,US,false\n"
+    )
+    (landing / "leads" / "planted.csv").write_text(
+        "lead_id,email,created_at,first_name,last_name,job_title,company_domain,country\n"
+        "P-IDEAL,ceo@idealco.com,2026-03-01T09:00:00Z,Ida,Deal,Founder & CEO,idealco.com,US\n"
+        "P-RIVAL,jane@rivalscore.io,2026-03-01T09:00:00Z,Jane,Rival,VP Marketing,rivalscore.io,US\n"
+    )
+    events = ["event_id,lead_id,event_type,occurred_at,url"]
+    for lead in ("P-IDEAL", "P-RIVAL"):
+        events += [
+            f"{lead}-1,{lead},demo_request,2026-06-25T10:00:00Z,/demo",
+            f"{lead}-2,{lead},page_view,2026-06-24T10:00:00Z,/pricing",
+            f"{lead}-3,{lead},page_view,2026-06-24T10:05:00Z,/pricing",
+            f"{lead}-4,{lead},webinar_registration,2026-06-20T10:00:00Z,",
+            f"{lead}-5,{lead},content_download,2026-06-21T10:00:00Z,/case-studies/acme",
+            f"{lead}-6,{lead},form_submission,2026-06-25T09:55:00Z,/contact",
+        ]
+    (landing / "activity" / "planted.csv").write_text("\n".join(events) + "\n")
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("pipeline") / "landing"
+    generate(folder, leads=600, seed=21, end_date=date.fromisoformat(AS_OF))
+    plant_known_leads(folder)
+    return folder
+
+
+def run(landing: Path, warehouse: Path, monkeypatch) -> int:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    return main(["run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", AS_OF])
+
+
+@pytest.fixture(scope="module")
+def warehouse(landing, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert run(landing, path, monkeypatch) == 0
+    return path
+
+
+def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def test_an_ideal_lead_who_asked_for_a_demo_is_qualified(warehouse):
+    ((segment, grade, score),) = query(
+        warehouse, "select segment, fit_grade, score from marts.lead_scores where lead_id = 'P-IDEAL'"
+    )
+    assert segment in {"mql", "sql"}
+    assert grade == "A" and score >= 60
+
+
+def test_a_competitor_is_disqualified_whatever_it_does(warehouse):
+    ((segment, reason),) = query(
+        warehouse, "select segment, disqualified_by from marts.lead_scores where lead_id = 'P-RIVAL'"
+    )
+    assert (segment, reason) == ("disqualified", "competitor")
+
+
+def test_every_lead_has_exactly_one_segment_and_a_score(warehouse):
+    (raw_leads,) = query(warehouse, "select count(distinct lead_id) from raw.leads where created_at::date <= ?",
+                         [AS_OF])[0]
+    scored, distinct, null_scores = query(
+        warehouse, "select count(*), count(distinct lead_id), count_if(score is null) from marts.segment_members"
+    )[0]
+    assert scored == distinct == raw_leads == 602
+    assert null_scores == 0
+    segments = {s for (s,) in query(warehouse, "select distinct segment from marts.segment_members")}
+    assert segments <= {"disqualified", "cold", "warm", "mql", "sql"}
+    assert {"disqualified", "cold", "sql"} <= segments
+
+
+def test_factor_rows_add_up_to_each_score(warehouse):
+    mismatches = query(
+        warehouse,
+        """
+        select s.lead_id, s.score, coalesce(sum(f.points), 0)
+        from marts.lead_scores s left join marts.lead_score_factors f using (lead_id)
+        group by all having s.score <> coalesce(sum(f.points), 0)
+        """,
+    )
+    assert mismatches == []
+    assert query(warehouse, "select count_if(score < 0 or score > 100) from marts.lead_scores") == [(0,)]
+
+
+def test_converters_score_higher_than_the_rest(warehouse):
+    ((auc,),) = query(
+        warehouse,
+        """
+        with won as (select distinct lead_id from raw.conversions where stage = 'closed_won'),
+        scored as (select score, won.lead_id is not null as is_won from marts.lead_scores left join won using (lead_id)),
+        ranked as (select is_won, avg(rank) over (partition by score) as rank
+                   from (select *, rank() over (order by score) + 0.0 as rank from scored))
+        select (sum(rank) filter (where is_won) - count_if(is_won) * (count_if(is_won) + 1) / 2.0)
+               / (count_if(is_won) * count_if(not is_won))
+        from ranked
+        """,
+    )
+    assert auc > 0.6
+
+
+def test_the_same_inputs_and_as_of_give_the_same_tables(warehouse, landing, tmp_path, monkeypatch):
+    again = tmp_path / "again.duckdb"
+    assert run(landing, again, monkeypatch) == 0
+    for table in ("lead_scores", "segment_members", "lead_score_factors", "account_rollup"):
+        order = "lead_id, factor" if table == "lead_score_factors" else "1"
+        sql = f"select * from marts.{table} order by {order}"
+        assert query(warehouse, sql) == query(again, sql), table
+
+
+def test_a_rerun_loads_nothing_twice(warehouse, landing, monkeypatch, capsys):
+    before = query(warehouse, "select count(*) from raw.activity")
+    assert run(landing, warehouse, monkeypatch) == 0
+    assert query(warehouse, "select count(*) from raw.activity") == before
+    assert "0 file(s) loaded, 2 skipped" in capsys.readouterr().out
