@@ -54,8 +54,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="refresh the whole graph through Dagster and print a summary")
     run.add_argument("--landing", type=Path, default=DEFAULT_LANDING, help="landing folder (default data/landing)")
-    run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
-                     help="DuckDB file (default data/warehouse.duckdb)")
+    run.add_argument(
+        "--warehouse",
+        type=Path,
+        default=DEFAULT_WAREHOUSE,
+        help="DuckDB file (default data/warehouse.duckdb)",
+    )
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scoring configuration (scoring.yml)")
     run.add_argument("--as-of", type=_date, default=None, help="score as of this date (default today, UTC)")
     run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
@@ -72,10 +76,17 @@ def _demo_data(args: argparse.Namespace) -> int:
     if args.if_empty and not is_empty(args.out):
         print(f"{args.out} already has files; leaving them as they are")
         return 0
-    summary = generate(args.out, leads=args.leads, seed=args.seed, end_date=args.end_date,
-                       events_per_lead=args.events_per_lead)
-    print(f"wrote {summary.accounts} accounts, {summary.leads} leads, {summary.events} events and "
-          f"{summary.conversions} conversions to {summary.out}")
+    summary = generate(
+        args.out,
+        leads=args.leads,
+        seed=args.seed,
+        end_date=args.end_date,
+        events_per_lead=args.events_per_lead,
+    )
+    print(
+        f"wrote {summary.accounts} accounts, {summary.leads} leads, {summary.events} events and "
+        f"{summary.conversions} conversions to {summary.out}"
+    )
     return 0
 
 
@@ -96,7 +107,9 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         raise UserError(str(error)) from None
     if not args.landing.is_dir():
-        raise UserError(f"the landing folder {args.landing} does not exist (try: leadops demo-data --out {args.landing})")
+        raise UserError(
+            f"the landing folder {args.landing} does not exist (try: leadops demo-data --out {args.landing})"
+        )
     args.warehouse.parent.mkdir(parents=True, exist_ok=True)
     os.environ["LEADOPS_LANDING"] = str(args.landing.resolve())
     os.environ["LEADOPS_WAREHOUSE"] = str(args.warehouse.resolve())

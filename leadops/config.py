@@ -151,7 +151,11 @@ class ScoringConfig(_Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"rule names must be unique across fit, engagement and negative: {duplicates}")
-        for kind, bands in (("grades", self.grades), ("tiers", self.tiers), ("segments", self.segments.thresholds)):
+        for kind, bands in (
+            ("grades", self.grades),
+            ("tiers", self.tiers),
+            ("segments", self.segments.thresholds),
+        ):
             if bands[-1].min_points is not None:
                 raise ValueError(f"{kind}: the last band is the catch-all and has no min_points")
             mins = [b.min_points for b in bands[:-1]]
@@ -171,11 +175,18 @@ class ScoringConfig(_Strict):
         """The configuration as the rows of the `config.*` tables the dbt models read."""
         fit_rows = []
         for rule in self.fit:
-            base = {"rule_name": rule.name, "attribute": rule.attribute, "points": rule.points,
-                    "match_value": None, "range_low": None, "range_high": None}
+            base = {
+                "rule_name": rule.name,
+                "attribute": rule.attribute,
+                "points": rule.points,
+                "match_value": None,
+                "range_low": None,
+                "range_high": None,
+            }
             if rule.between:
-                fit_rows.append(base | {"match_type": "between", "range_low": rule.between[0],
-                                        "range_high": rule.between[1]})
+                fit_rows.append(
+                    base | {"match_type": "between", "range_low": rule.between[0], "range_high": rule.between[1]}
+                )
             for match_type, values in (("equals", rule.equals_any), ("contains", rule.contains_any)):
                 fit_rows += [base | {"match_type": match_type, "match_value": v} for v in values or []]
 
@@ -214,9 +225,15 @@ class ScoringConfig(_Strict):
         return {
             "fit_rules": fit_rows,
             "engagement_rules": [
-                {"rule_name": r.name, "event_type": r.event_type, "url_contains": r.url_contains,
-                 "points": r.points, "half_life_days": r.half_life_days, "window_days": r.window_days,
-                 "max_points": r.max_points}
+                {
+                    "rule_name": r.name,
+                    "event_type": r.event_type,
+                    "url_contains": r.url_contains,
+                    "points": r.points,
+                    "half_life_days": r.half_life_days,
+                    "window_days": r.window_days,
+                    "max_points": r.max_points,
+                }
                 for r in self.engagement.rules
             ],
             "signal_rules": [
@@ -260,13 +277,36 @@ def _where(data: Any, location: tuple) -> str:
 
 
 CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
-    "fit_rules": {"rule_name": "varchar", "attribute": "varchar", "match_type": "varchar",
-                  "match_value": "varchar", "range_low": "double", "range_high": "double", "points": "double"},
-    "engagement_rules": {"rule_name": "varchar", "event_type": "varchar", "url_contains": "varchar",
-                         "points": "double", "half_life_days": "double", "window_days": "integer",
-                         "max_points": "double"},
-    "signal_rules": {"rule_name": "varchar", "signal": "varchar", "points": "double", "is_disqualifier": "boolean"},
-    "title_keywords": {"dimension": "varchar", "value": "varchar", "keyword": "varchar", "priority": "integer"},
+    "fit_rules": {
+        "rule_name": "varchar",
+        "attribute": "varchar",
+        "match_type": "varchar",
+        "match_value": "varchar",
+        "range_low": "double",
+        "range_high": "double",
+        "points": "double",
+    },
+    "engagement_rules": {
+        "rule_name": "varchar",
+        "event_type": "varchar",
+        "url_contains": "varchar",
+        "points": "double",
+        "half_life_days": "double",
+        "window_days": "integer",
+        "max_points": "double",
+    },
+    "signal_rules": {
+        "rule_name": "varchar",
+        "signal": "varchar",
+        "points": "double",
+        "is_disqualifier": "boolean",
+    },
+    "title_keywords": {
+        "dimension": "varchar",
+        "value": "varchar",
+        "keyword": "varchar",
+        "priority": "integer",
+    },
     "domain_lists": {"list_name": "varchar", "domain": "varchar"},
     "bands": {"band_type": "varchar", "label": "varchar", "min_points": "double", "band_rank": "integer"},
     "parameters": {"name": "varchar", "value": "double"},

@@ -21,13 +21,24 @@ import pyarrow.parquet as pq
 
 from leadops.contract import EVENT_TYPES
 
-INDUSTRIES = ["software", "financial services", "healthcare", "manufacturing", "retail", "education",
-              "government", "media"]
+INDUSTRIES = [
+    "software",
+    "financial services",
+    "healthcare",
+    "manufacturing",
+    "retail",
+    "education",
+    "government",
+    "media",
+]
 INDUSTRY_WEIGHTS = [0.22, 0.14, 0.12, 0.14, 0.12, 0.10, 0.06, 0.10]
 COUNTRIES = ["US", "GB", "DE", "FR", "NL", "SE", "CA", "AU", "IN", "BR", "ES", "JP"]
 COUNTRY_WEIGHTS = [0.34, 0.12, 0.10, 0.07, 0.05, 0.04, 0.07, 0.05, 0.07, 0.04, 0.03, 0.02]
-COMPETITORS = [("rivalscore.io", "RivalScore"), ("funnelforge.com", "FunnelForge"),
-               ("pipelinepro.com", "PipelinePro")]
+COMPETITORS = [
+    ("rivalscore.io", "RivalScore"),
+    ("funnelforge.com", "FunnelForge"),
+    ("pipelinepro.com", "PipelinePro"),
+]
 PERSONAL_DOMAINS = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com"]
 LEAD_SOURCES = ["organic", "paid_search", "webinar", "referral", "event", "social", "partner"]
 
@@ -38,43 +49,182 @@ DEPARTMENT_WEIGHTS = [0.24, 0.20, 0.26, 0.10, 0.10, 0.10]
 TITLES = {  # (seniority, department) -> title
     "executive": ["Chief Marketing Officer", "Chief Revenue Officer", "CTO", "CFO", "COO", "Founder & CEO"],
     "vp": ["VP Marketing", "VP of Sales", "VP Engineering", "VP Finance", "VP Operations", "VP People"],
-    "director": ["Director of Marketing", "Sales Director", "IT Director", "Finance Director",
-                 "Director of Operations", "HR Director"],
-    "manager": ["Marketing Manager", "Sales Manager", "IT Manager", "Finance Manager", "Operations Manager",
-                "HR Manager"],
-    "individual_contributor": ["Marketing Specialist", "Sales Representative", "Software Engineer",
-                               "Financial Analyst", "Operations Analyst", "HR Coordinator"],
-    "entry": ["Marketing Intern", "Junior Sales Associate", "Junior Developer", "Accounting Assistant",
-              "Operations Trainee", "HR Assistant"],
+    "director": [
+        "Director of Marketing",
+        "Sales Director",
+        "IT Director",
+        "Finance Director",
+        "Director of Operations",
+        "HR Director",
+    ],
+    "manager": [
+        "Marketing Manager",
+        "Sales Manager",
+        "IT Manager",
+        "Finance Manager",
+        "Operations Manager",
+        "HR Manager",
+    ],
+    "individual_contributor": [
+        "Marketing Specialist",
+        "Sales Representative",
+        "Software Engineer",
+        "Financial Analyst",
+        "Operations Analyst",
+        "HR Coordinator",
+    ],
+    "entry": [
+        "Marketing Intern",
+        "Junior Sales Associate",
+        "Junior Developer",
+        "Accounting Assistant",
+        "Operations Trainee",
+        "HR Assistant",
+    ],
 }
-FIRST_NAMES = ["Alex", "Sam", "Maria", "John", "Priya", "Chen", "Fatima", "Lukas", "Emma", "Olivia", "Noah",
-               "Liam", "Sofia", "Yuki", "Omar", "Anna", "David", "Laura", "Mateo", "Aisha", "Jonas", "Elena"]
-LAST_NAMES = ["Smith", "Garcia", "Müller", "Patel", "Kim", "Nguyen", "Johnson", "Rossi", "Silva", "Cohen",
-              "Brown", "Schmidt", "Tanaka", "Khan", "Martin", "Larsen", "Novak", "Dubois", "Okafor", "Haddad"]
-NAME_WORDS = ["Blue", "North", "Bright", "Apex", "Clear", "Iron", "Nova", "Silver", "Vertex", "Green", "Summit",
-              "Quantum", "Harbor", "Pioneer", "Atlas", "Cedar", "Falcon", "Orbit", "Prism", "Beacon"]
-NAME_NOUNS = ["Systems", "Labs", "Analytics", "Health", "Logistics", "Capital", "Works", "Retail", "Media",
-              "Dynamics", "Networks", "Foods", "Energy", "Learning", "Partners", "Robotics"]
+FIRST_NAMES = [
+    "Alex",
+    "Sam",
+    "Maria",
+    "John",
+    "Priya",
+    "Chen",
+    "Fatima",
+    "Lukas",
+    "Emma",
+    "Olivia",
+    "Noah",
+    "Liam",
+    "Sofia",
+    "Yuki",
+    "Omar",
+    "Anna",
+    "David",
+    "Laura",
+    "Mateo",
+    "Aisha",
+    "Jonas",
+    "Elena",
+]
+LAST_NAMES = [
+    "Smith",
+    "Garcia",
+    "Müller",
+    "Patel",
+    "Kim",
+    "Nguyen",
+    "Johnson",
+    "Rossi",
+    "Silva",
+    "Cohen",
+    "Brown",
+    "Schmidt",
+    "Tanaka",
+    "Khan",
+    "Martin",
+    "Larsen",
+    "Novak",
+    "Dubois",
+    "Okafor",
+    "Haddad",
+]
+NAME_WORDS = [
+    "Blue",
+    "North",
+    "Bright",
+    "Apex",
+    "Clear",
+    "Iron",
+    "Nova",
+    "Silver",
+    "Vertex",
+    "Green",
+    "Summit",
+    "Quantum",
+    "Harbor",
+    "Pioneer",
+    "Atlas",
+    "Cedar",
+    "Falcon",
+    "Orbit",
+    "Prism",
+    "Beacon",
+]
+NAME_NOUNS = [
+    "Systems",
+    "Labs",
+    "Analytics",
+    "Health",
+    "Logistics",
+    "Capital",
+    "Works",
+    "Retail",
+    "Media",
+    "Dynamics",
+    "Networks",
+    "Foods",
+    "Energy",
+    "Learning",
+    "Partners",
+    "Robotics",
+]
 
-PAGES = ["/", "/product", "/features", "/integrations", "/blog/lead-scoring-101", "/blog/revops",
-         "/about", "/pricing", "/contact", "/careers"]
+PAGES = [
+    "/",
+    "/product",
+    "/features",
+    "/integrations",
+    "/blog/lead-scoring-101",
+    "/blog/revops",
+    "/about",
+    "/pricing",
+    "/contact",
+    "/careers",
+]
 PAGE_WEIGHTS_LOW = [0.20, 0.14, 0.12, 0.08, 0.18, 0.14, 0.07, 0.03, 0.01, 0.03]
 PAGE_WEIGHTS_HIGH = [0.10, 0.16, 0.14, 0.12, 0.08, 0.06, 0.04, 0.18, 0.10, 0.02]
-CONTENT = ["/whitepapers/icp-guide", "/ebooks/scoring-playbook", "/case-studies/acme", "/case-studies/globex",
-           "/reports/benchmark-2026"]
+CONTENT = [
+    "/whitepapers/icp-guide",
+    "/ebooks/scoring-playbook",
+    "/case-studies/acme",
+    "/case-studies/globex",
+    "/reports/benchmark-2026",
+]
 CONTENT_WEIGHTS_LOW = [0.35, 0.35, 0.08, 0.07, 0.15]
 CONTENT_WEIGHTS_HIGH = [0.15, 0.15, 0.28, 0.27, 0.15]
 
 # Event-type mix of a disinterested lead and of a buyer; each event is drawn from one or the other
 # with the lead's propensity.
-EVENT_MIX_LOW = {"email_delivered": 0.42, "email_open": 0.20, "email_click": 0.02, "page_view": 0.26,
-                 "content_download": 0.02, "webinar_registration": 0.008, "webinar_attendance": 0.002,
-                 "form_submission": 0.01, "demo_request": 0.0005, "trial_signup": 0.0005,
-                 "newsletter_subscribe": 0.006, "unsubscribe": 0.003, "social_engagement": 0.03}
-EVENT_MIX_HIGH = {"email_delivered": 0.22, "email_open": 0.22, "email_click": 0.08, "page_view": 0.30,
-                  "content_download": 0.05, "webinar_registration": 0.025, "webinar_attendance": 0.02,
-                  "form_submission": 0.02, "demo_request": 0.01, "trial_signup": 0.008,
-                  "newsletter_subscribe": 0.01, "unsubscribe": 0.0, "social_engagement": 0.037}
+EVENT_MIX_LOW = {
+    "email_delivered": 0.42,
+    "email_open": 0.20,
+    "email_click": 0.02,
+    "page_view": 0.26,
+    "content_download": 0.02,
+    "webinar_registration": 0.008,
+    "webinar_attendance": 0.002,
+    "form_submission": 0.01,
+    "demo_request": 0.0005,
+    "trial_signup": 0.0005,
+    "newsletter_subscribe": 0.006,
+    "unsubscribe": 0.003,
+    "social_engagement": 0.03,
+}
+EVENT_MIX_HIGH = {
+    "email_delivered": 0.22,
+    "email_open": 0.22,
+    "email_click": 0.08,
+    "page_view": 0.30,
+    "content_download": 0.05,
+    "webinar_registration": 0.025,
+    "webinar_attendance": 0.02,
+    "form_submission": 0.02,
+    "demo_request": 0.01,
+    "trial_signup": 0.008,
+    "newsletter_subscribe": 0.01,
+    "unsubscribe": 0.0,
+    "social_engagement": 0.037,
+}
 LEADS_PER_CHUNK = 100_000
 
 
@@ -96,8 +246,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def generate(out: Path, leads: int = 5000, seed: int = 7, end_date: date | None = None,
-             events_per_lead: float = 50.0) -> DemoSummary:
+def generate(
+    out: Path, leads: int = 5000, seed: int = 7, end_date: date | None = None, events_per_lead: float = 50.0
+) -> DemoSummary:
     """Write accounts/, leads/, activity/ and conversions/ under `out` and return the counts."""
     if leads < 1:
         raise ValueError("--leads must be at least 1")
@@ -116,8 +267,14 @@ def generate(out: Path, leads: int = 5000, seed: int = 7, end_date: date | None 
     for chunk, start in enumerate(range(0, leads, LEADS_PER_CHUNK)):
         stop = min(start + LEADS_PER_CHUNK, leads)
         chunk_rng = np.random.default_rng([seed, chunk])
-        table = _activity(chunk_rng, lead_frame.iloc[start:stop], propensity[start:stop], end,
-                          events_per_lead, first_event_number=start * 1_000)
+        table = _activity(
+            chunk_rng,
+            lead_frame.iloc[start:stop],
+            propensity[start:stop],
+            end,
+            events_per_lead,
+            first_event_number=start * 1_000,
+        )
         pq.write_table(table, out / "activity" / f"events_{chunk:04d}.parquet", compression="zstd")
         events += table.num_rows
 
@@ -133,27 +290,34 @@ def _accounts(rng: np.random.Generator, n: int) -> pd.DataFrame:
     numbers = np.arange(n).astype(str)
     domains = (pd.Series(words).str.lower() + pd.Series(nouns).str.lower() + numbers + ".com").to_numpy()
     employees = np.clip(np.round(rng.lognormal(5.3, 1.7, n)), 1, 250_000).astype(np.int64)
-    frame = pd.DataFrame({
-        "company_domain": domains,
-        "company_name": names,
-        "industry": _choice(rng, INDUSTRIES, INDUSTRY_WEIGHTS, n),
-        "employees": employees,
-        "annual_revenue": np.round(employees * rng.uniform(60_000, 320_000, n), -3),
-        "country": _choice(rng, COUNTRIES, COUNTRY_WEIGHTS, n),
-        "is_customer": rng.random(n) < 0.04,
-    })
-    competitors = pd.DataFrame({
-        "company_domain": [d for d, _ in COMPETITORS], "company_name": [c for _, c in COMPETITORS],
-        "industry": "software", "employees": [180, 950, 2400], "annual_revenue": [2.5e7, 1.2e8, 4.1e8],
-        "country": "US", "is_customer": False,
-    })
+    frame = pd.DataFrame(
+        {
+            "company_domain": domains,
+            "company_name": names,
+            "industry": _choice(rng, INDUSTRIES, INDUSTRY_WEIGHTS, n),
+            "employees": employees,
+            "annual_revenue": np.round(employees * rng.uniform(60_000, 320_000, n), -3),
+            "country": _choice(rng, COUNTRIES, COUNTRY_WEIGHTS, n),
+            "is_customer": rng.random(n) < 0.04,
+        }
+    )
+    competitors = pd.DataFrame(
+        {
+            "company_domain": [d for d, _ in COMPETITORS],
+            "company_name": [c for _, c in COMPETITORS],
+            "industry": "software",
+            "employees": [180, 950, 2400],
+            "annual_revenue": [2.5e7, 1.2e8, 4.1e8],
+            "country": "US",
+            "is_customer": False,
+        }
+    )
     frame = pd.concat([frame, competitors], ignore_index=True)
     frame["_weight"] = np.log1p(frame["employees"].to_numpy())
     return frame
 
 
-def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: datetime
-           ) -> tuple[pd.DataFrame, np.ndarray]:
+def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: datetime) -> tuple[pd.DataFrame, np.ndarray]:
     weights = accounts["_weight"].to_numpy()
     account = rng.choice(len(accounts), size=n, p=weights / weights.sum())
     seniority_idx = rng.choice(len(SENIORITIES), size=n, p=np.array(SENIORITY_WEIGHTS) / sum(SENIORITY_WEIGHTS))
@@ -170,14 +334,19 @@ def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: dateti
     is_applicant = (kind >= 0.02) & (kind < 0.04)
     is_personal = (kind >= 0.04) & (kind < 0.13)
     personal_domain = _choice(rng, PERSONAL_DOMAINS, [1] * len(PERSONAL_DOMAINS), n)
-    local = (pd.Series(first).str.lower().str.replace("ü", "u") + "."
-             + pd.Series(last).str.lower().str.replace("ü", "u") + np.arange(n).astype(str))
+    local = (
+        pd.Series(first).str.lower().str.replace("ü", "u")
+        + "."
+        + pd.Series(last).str.lower().str.replace("ü", "u")
+        + np.arange(n).astype(str)
+    )
     email = np.where(is_personal | is_applicant, local + "@" + personal_domain, local + "@" + domain)
     email = np.where(is_junk, "test" + np.arange(n).astype(str) + "@example.com", email)
     first = np.where(is_junk, "Test", first)
     last = np.where(is_junk, "Test", last)
-    titles = np.where(is_applicant, _choice(rng, ["Student", "Looking for work", "Recent graduate"],
-                                            [1, 1, 1], n), titles)
+    titles = np.where(
+        is_applicant, _choice(rng, ["Student", "Looking for work", "Recent graduate"], [1, 1, 1], n), titles
+    )
     titles = np.where(is_junk, "asdf", titles)
     is_competitor = np.isin(domain, [d for d, _ in COMPETITORS])
 
@@ -194,31 +363,40 @@ def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: dateti
         + 0.4 * np.isin(department, ["marketing", "sales", "operations"])
         - 1.2 * (seniority == "entry")
         - 0.4 * (seniority == "individual_contributor")
-        - 0.8 * is_personal - 4.0 * (is_junk | is_applicant | is_competitor)
+        - 0.8 * is_personal
+        - 4.0 * (is_junk | is_applicant | is_competitor)
         + rng.normal(0, 0.8, n)
     )
     propensity = _sigmoid(score - 1.6)
 
     created = end - pd.to_timedelta(rng.uniform(1, 420, n), unit="D")
-    frame = pd.DataFrame({
-        "lead_id": "L" + pd.Series(np.arange(1, n + 1).astype(str)).str.zfill(7),
-        "email": email,
-        "created_at": pd.Series(created).dt.floor("s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "first_name": first,
-        "last_name": last,
-        "job_title": titles,
-        "company_name": np.where(is_personal | is_applicant, None, acct["company_name"].to_numpy()),
-        "company_domain": np.where(is_personal | is_applicant | is_junk, None, domain),
-        "country": acct["country"].to_numpy(),
-        "lead_source": _choice(rng, LEAD_SOURCES, [0.3, 0.2, 0.12, 0.12, 0.1, 0.1, 0.06], n),
-        "is_unsubscribed": rng.random(n) < 0.03,
-        "is_email_bounced": rng.random(n) < 0.02,
-    })
+    frame = pd.DataFrame(
+        {
+            "lead_id": "L" + pd.Series(np.arange(1, n + 1).astype(str)).str.zfill(7),
+            "email": email,
+            "created_at": pd.Series(created).dt.floor("s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "first_name": first,
+            "last_name": last,
+            "job_title": titles,
+            "company_name": np.where(is_personal | is_applicant, None, acct["company_name"].to_numpy()),
+            "company_domain": np.where(is_personal | is_applicant | is_junk, None, domain),
+            "country": acct["country"].to_numpy(),
+            "lead_source": _choice(rng, LEAD_SOURCES, [0.3, 0.2, 0.12, 0.12, 0.1, 0.1, 0.06], n),
+            "is_unsubscribed": rng.random(n) < 0.03,
+            "is_email_bounced": rng.random(n) < 0.02,
+        }
+    )
     return frame, propensity
 
 
-def _activity(rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, end: datetime,
-              events_per_lead: float, first_event_number: int) -> pa.Table:
+def _activity(
+    rng: np.random.Generator,
+    leads: pd.DataFrame,
+    propensity: np.ndarray,
+    end: datetime,
+    events_per_lead: float,
+    first_event_number: int,
+) -> pa.Table:
     n = len(leads)
     volume = 0.25 + 1.5 * propensity
     counts = rng.poisson(events_per_lead * volume / volume.mean())
@@ -265,19 +443,20 @@ def _activity(rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndar
     event_number = first_event_number + np.arange(total)
     event_id = pc.binary_join_element_wise("ev", pa.array(event_number).cast(pa.string()), "")
     order = np.lexsort((occurred, lead_idx))
-    return pa.table({
-        "event_id": event_id.take(pa.array(order)),
-        "lead_id": pa.array(leads["lead_id"].to_numpy()[lead_idx][order], pa.string()),
-        "event_type": pa.array(event_type[order], pa.string()),
-        "occurred_at": pa.array(occurred[order].astype("datetime64[us]"), pa.timestamp("us")),
-        "url": pa.array(url[order], pa.string()),
-        "content_id": pa.array(np.where(is_content, url, None)[order], pa.string()),
-        "campaign_id": pa.array(campaign[order], pa.string()),
-    })
+    return pa.table(
+        {
+            "event_id": event_id.take(pa.array(order)),
+            "lead_id": pa.array(leads["lead_id"].to_numpy()[lead_idx][order], pa.string()),
+            "event_type": pa.array(event_type[order], pa.string()),
+            "occurred_at": pa.array(occurred[order].astype("datetime64[us]"), pa.timestamp("us")),
+            "url": pa.array(url[order], pa.string()),
+            "content_id": pa.array(np.where(is_content, url, None)[order], pa.string()),
+            "campaign_id": pa.array(campaign[order], pa.string()),
+        }
+    )
 
 
-def _conversions(rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, end: datetime
-                 ) -> pd.DataFrame:
+def _conversions(rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, end: datetime) -> pd.DataFrame:
     n = len(leads)
     is_opportunity = rng.random(n) < 0.45 * propensity
     won = is_opportunity & (rng.random(n) < 0.25 + 0.5 * propensity)
@@ -289,20 +468,24 @@ def _conversions(rng: np.random.Generator, leads: pd.DataFrame, propensity: np.n
     amount = np.round(rng.lognormal(10.0, 0.8, n), -2)
 
     def rows(mask: np.ndarray, stage: str, when: pd.Series, with_amount: bool) -> pd.DataFrame:
-        return pd.DataFrame({
-            "lead_id": leads["lead_id"].to_numpy()[mask],
-            "stage": stage,
-            "occurred_at": when[mask].dt.floor("s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(),
-            "amount": amount[mask] if with_amount else None,
-        })
+        return pd.DataFrame(
+            {
+                "lead_id": leads["lead_id"].to_numpy()[mask],
+                "stage": stage,
+                "occurred_at": when[mask].dt.floor("s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(),
+                "amount": amount[mask] if with_amount else None,
+            }
+        )
 
-    return pd.concat([
-        rows(is_opportunity, "opportunity", opportunity_at, True),
-        rows(won, "closed_won", closed_at, True),
-        rows(lost, "closed_lost", closed_at, False),
-    ], ignore_index=True).sort_values(["lead_id", "occurred_at"], kind="stable")
+    return pd.concat(
+        [
+            rows(is_opportunity, "opportunity", opportunity_at, True),
+            rows(won, "closed_won", closed_at, True),
+            rows(lost, "closed_lost", closed_at, False),
+        ],
+        ignore_index=True,
+    ).sort_values(["lead_id", "occurred_at"], kind="stable")
 
 
 def is_empty(landing: Path) -> bool:
     return not any(p.is_file() for p in Path(landing).rglob("*")) if Path(landing).exists() else True
-

@@ -117,9 +117,7 @@ def load_source(con: duckdb.DuckDBPyConnection, source: Source, folder: Path) ->
     con.execute("set TimeZone = 'UTC'")
     report = SourceReport(source.name)
     loaded = dict(
-        con.execute(
-            "select file_hash, file_name from raw.ingested_files where source = ?", [source.name]
-        ).fetchall()
+        con.execute("select file_hash, file_name from raw.ingested_files where source = ?", [source.name]).fetchall()
     )
     for path in landing_files(folder):
         name = str(path.relative_to(folder.parent))
@@ -217,7 +215,16 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name:
         rows_loaded = rows_read - rows_quarantined
         con.execute(
             "insert into raw.ingested_files values (?, ?, ?, ?, ?, ?, ?, ?, now())",
-            [batch_id, source.name, name, digest, path.stat().st_size, rows_read, rows_loaded, rows_quarantined],
+            [
+                batch_id,
+                source.name,
+                name,
+                digest,
+                path.stat().st_size,
+                rows_read,
+                rows_loaded,
+                rows_quarantined,
+            ],
         )
         con.execute("drop table _validated")
         con.execute("drop table _batch")

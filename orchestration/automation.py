@@ -1,6 +1,5 @@
 """Automation: the refresh job and the nightly schedule that runs it."""
 
-
 import os
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """dbt: staging -> intermediate -> marts -> scoring, built with `dbt build` so tests run as checks."""
 
-
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -22,9 +21,7 @@ class LeadopsTranslator(DagsterDbtTranslator):
         if props["resource_type"] == "source":
             return spec.replace_attributes(key=dg.AssetKey([props["source_name"], props["name"]]))
         folder = props["fqn"][1] if len(props["fqn"]) > 2 else "dbt"
-        return spec.replace_attributes(
-            key=dg.AssetKey([props["config"]["schema"], props["name"]]), group_name=folder
-        )
+        return spec.replace_attributes(key=dg.AssetKey([props["config"]["schema"], props["name"]]), group_name=folder)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LeadopsTranslator())

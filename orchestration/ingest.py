@@ -1,6 +1,5 @@
 """Ingest: landing files -> `raw.*` tables, one asset per source, each file checked as it lands."""
 
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 

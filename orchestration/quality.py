@@ -2,7 +2,6 @@
 reconciliations that hold over whole tables. (Raw batches are checked in ingest.py as they land;
 dbt tests arrive as asset checks through dagster-dbt.)"""
 
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -27,8 +26,13 @@ def suite_check_result(outcome: SuiteOutcome, check_name: str) -> dg.AssetCheckR
             "failing_count": sum(f.unexpected_count for f in failures),
             "failures": dg.MetadataValue.json(
                 [
-                    {"expectation": f.expectation, "column": f.column, "severity": f.severity,
-                     "unexpected_count": f.unexpected_count, "sample": f.sample}
+                    {
+                        "expectation": f.expectation,
+                        "column": f.column,
+                        "severity": f.severity,
+                        "unexpected_count": f.unexpected_count,
+                        "sample": f.sample,
+                    }
                     for f in failures
                 ]
             ),

@@ -4,7 +4,6 @@ Paths come from environment variables (so the dbt subprocess sees the same wareh
 Dagster process), with defaults under the repository's `data/` folder.
 """
 
-
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path

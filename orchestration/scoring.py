@@ -1,6 +1,5 @@
 """Scoring: the validated scoring configuration as `config.*` tables for the dbt scoring models."""
 
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -19,9 +18,7 @@ config_specs = [
 
 
 @dg.multi_asset(specs=config_specs, name="scoring_config")
-def scoring_config(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, scoring_config: ScoringConfigFile
-):
+def scoring_config(context: dg.AssetExecutionContext, warehouse: DuckDBResource, scoring_config: ScoringConfigFile):
     """Validates scoring.yml (a malformed file fails here, naming the entry) and writes its rules."""
     config = scoring_config.load()
     with warehouse.get_connection() as con:
@@ -30,5 +27,9 @@ def scoring_config(
     for table, rows in row_counts.items():
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["config", table]),
-            metadata={"rows": rows, "config_version": config.version_hash, "config_file": scoring_config.path},
+            metadata={
+                "rows": rows,
+                "config_version": config.version_hash,
+                "config_file": scoring_config.path,
+            },
         )

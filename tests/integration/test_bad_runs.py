@@ -12,8 +12,17 @@ def test_a_malformed_configuration_fails_before_any_work(tmp_path, capsys):
     config = tmp_path / "scoring.yml"
     config.write_text("version: 1\nfit: [{name: x, attribute: shoe_size, equals_any: [42], points: 1}]\n")
     (tmp_path / "landing").mkdir()
-    code = main(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w.duckdb"),
-                 "--config", str(config)])
+    code = main(
+        [
+            "run",
+            "--landing",
+            str(tmp_path / "landing"),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--config",
+            str(config),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "fit[0] (x).attribute" in err

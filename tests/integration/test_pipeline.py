@@ -79,10 +79,12 @@ def test_a_competitor_is_disqualified_whatever_it_does(warehouse):
 
 
 def test_every_lead_has_exactly_one_segment_and_a_score(warehouse):
-    (raw_leads,) = query(warehouse, "select count(distinct lead_id) from raw.leads where created_at::date <= ?",
-                         [AS_OF])[0]
+    (raw_leads,) = query(
+        warehouse, "select count(distinct lead_id) from raw.leads where created_at::date <= ?", [AS_OF]
+    )[0]
     scored, distinct, null_scores = query(
-        warehouse, "select count(*), count(distinct lead_id), count_if(score is null) from marts.segment_members"
+        warehouse,
+        "select count(*), count(distinct lead_id), count_if(score is null) from marts.segment_members",
     )[0]
     assert scored == distinct == raw_leads == 602
     assert null_scores == 0
@@ -109,7 +111,9 @@ def test_converters_score_higher_than_the_rest(warehouse):
         warehouse,
         """
         with won as (select distinct lead_id from raw.conversions where stage = 'closed_won'),
-        scored as (select score, won.lead_id is not null as is_won from marts.lead_scores left join won using (lead_id)),
+        scored as (
+            select score, won.lead_id is not null as is_won from marts.lead_scores left join won using (lead_id)
+        ),
         ranked as (select is_won, avg(rank) over (partition by score) as rank
                    from (select *, rank() over (order by score) + 0.0 as rank from scored))
         select (sum(rank) filter (where is_won) - count_if(is_won) * (count_if(is_won) + 1) / 2.0)

@@ -54,7 +54,9 @@ def test_the_seed_worked_example(tmp_path, monkeypatch):
     )
     events = ["event_id,lead_id,event_type,occurred_at,campaign_id"]
     events.append("s1,medium,newsletter_subscribe,2026-01-06,")
-    events += [f"n{week},medium,email_delivered,2026-0{1 + week // 4}-{10 + week % 4:02d},nl-{week}" for week in range(6)]
+    events += [
+        f"n{week},medium,email_delivered,2026-0{1 + week // 4}-{10 + week % 4:02d},nl-{week}" for week in range(6)
+    ]
     events.append("w1,high,webinar_registration,2026-02-01,")
     (landing / "activity" / "events.csv").write_text("\n".join(events) + "\n")
     (landing / "conversions" / "conversions.csv").write_text("lead_id,stage,occurred_at\nhigh,opportunity,2026-02-10\n")
@@ -63,8 +65,19 @@ def test_the_seed_worked_example(tmp_path, monkeypatch):
     warehouse = tmp_path / "warehouse.duckdb"
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
 
-    code = main(["run", "--landing", str(landing), "--warehouse", str(warehouse), "--config", str(config),
-                 "--as-of", "2026-03-01"])
+    code = main(
+        [
+            "run",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--config",
+            str(config),
+            "--as-of",
+            "2026-03-01",
+        ]
+    )
 
     assert code == 0
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -74,8 +87,13 @@ def test_the_seed_worked_example(tmp_path, monkeypatch):
         ).fetchall()
     assert scores == [("low", 15.0, "low"), ("medium", 40.0, "medium"), ("high", 80.0, "high")]
     assert factors == [
-        ("high", "founder", 25.0), ("high", "ideal_industry", 40.0), ("high", "webinar_registrant", 15.0),
-        ("low", "gmail_address", -10.0), ("low", "ideal_industry", 40.0), ("low", "non_manager", -15.0),
-        ("medium", "ideal_industry", 40.0), ("medium", "ignores_newsletters", -10.0),
+        ("high", "founder", 25.0),
+        ("high", "ideal_industry", 40.0),
+        ("high", "webinar_registrant", 15.0),
+        ("low", "gmail_address", -10.0),
+        ("low", "ideal_industry", 40.0),
+        ("low", "non_manager", -15.0),
+        ("medium", "ideal_industry", 40.0),
+        ("medium", "ignores_newsletters", -10.0),
         ("medium", "newsletter_subscriber", 10.0),
     ]

@@ -24,7 +24,12 @@ def test_the_shipped_configuration_is_valid():
     config = load_config(ROOT / "scoring.yml")
     tables = config.tables()
     assert {r["rule_name"] for r in tables["fit_rules"]} >= {"ideal_industry", "decision_maker"}
-    assert [b["label"] for b in tables["bands"] if b["band_type"] == "segment"] == ["sql", "mql", "warm", "cold"]
+    assert [b["label"] for b in tables["bands"] if b["band_type"] == "segment"] == [
+        "sql",
+        "mql",
+        "warm",
+        "cold",
+    ]
 
 
 def test_a_wrong_value_names_the_entry_and_the_problem(tmp_path, default_data):
@@ -57,8 +62,11 @@ def test_rule_names_are_unique_and_identifier_shaped(tmp_path, default_data):
 
 
 def test_bands_must_descend_and_end_with_a_catch_all(tmp_path, default_data):
-    default_data["segments"]["thresholds"] = [{"label": "warm", "min_points": 30}, {"label": "sql", "min_points": 80},
-                                              {"label": "cold"}]
+    default_data["segments"]["thresholds"] = [
+        {"label": "warm", "min_points": 30},
+        {"label": "sql", "min_points": 80},
+        {"label": "cold"},
+    ]
     with pytest.raises(ConfigError, match="highest first"):
         load_config(_write(tmp_path, default_data))
 

@@ -48,8 +48,12 @@ def test_groups_come_from_folders(graph):
 
 def test_checks_cover_every_stage(graph):
     checks = {f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys}
-    assert {"raw/leads:raw_leads", "raw/leads:files_accepted", "marts/lead_scores:lead_scores_expectations",
-            "marts/segment_members:every_lead_scored_once"} <= checks
+    assert {
+        "raw/leads:raw_leads",
+        "raw/leads:files_accepted",
+        "marts/lead_scores:lead_scores_expectations",
+        "marts/segment_members:every_lead_scored_once",
+    } <= checks
     dbt_tests = {c for c in checks if c.startswith("staging/stg_raw__leads:")}
     assert "staging/stg_raw__leads:unique_stg_raw__leads_lead_id" in dbt_tests
 

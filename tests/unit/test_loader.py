@@ -29,10 +29,14 @@ def _load(con, landing: Path, source: str = "leads"):
 
 
 def test_good_rows_load_and_bad_rows_are_quarantined_with_reasons(con, tmp_path):
-    _drop(tmp_path / "leads", "crm.csv", HEADER
-          + "L1, Bob@Example.COM ,2026-01-02T10:00:00Z,CEO\n"
-          + "L2,bob@,2026-01-02,CTO\n"
-          + ",x@y.com,yesterday,CFO\n")
+    _drop(
+        tmp_path / "leads",
+        "crm.csv",
+        HEADER
+        + "L1, Bob@Example.COM ,2026-01-02T10:00:00Z,CEO\n"
+        + "L2,bob@,2026-01-02,CTO\n"
+        + ",x@y.com,yesterday,CFO\n",
+    )
     report = _load(con, tmp_path)
     (file,) = report.files
     assert (file.status, file.rows_read, file.rows_loaded, file.rows_quarantined) == ("loaded", 3, 1, 2)
@@ -94,7 +98,11 @@ def test_the_same_file_twice_is_loaded_once(con, tmp_path):
 
 
 def test_columns_in_another_order_with_extras_and_case(con, tmp_path):
-    _drop(tmp_path / "leads", "crm.csv", "Created_At,favourite_colour,EMAIL,Lead_ID\n2026-01-01,blue,a@b.com,L9\n")
+    _drop(
+        tmp_path / "leads",
+        "crm.csv",
+        "Created_At,favourite_colour,EMAIL,Lead_ID\n2026-01-01,blue,a@b.com,L9\n",
+    )
     assert _load(con, tmp_path).rows_loaded == 1
     assert con.execute("select lead_id, email, created_at::date::varchar from raw.leads").fetchall() == [
         ("L9", "a@b.com", "2026-01-01")
@@ -104,10 +112,14 @@ def test_columns_in_another_order_with_extras_and_case(con, tmp_path):
 def test_parquet_activity_with_native_timestamps(con, tmp_path):
     folder = tmp_path / "activity"
     folder.mkdir()
-    pd.DataFrame({
-        "event_id": ["e1", "e2"], "lead_id": ["L1", "L1"], "event_type": ["page_view", "teleport"],
-        "occurred_at": pd.to_datetime(["2026-01-01 10:00", "2026-01-02 11:00"]),
-    }).to_parquet(folder / "events.parquet")
+    pd.DataFrame(
+        {
+            "event_id": ["e1", "e2"],
+            "lead_id": ["L1", "L1"],
+            "event_type": ["page_view", "teleport"],
+            "occurred_at": pd.to_datetime(["2026-01-01 10:00", "2026-01-02 11:00"]),
+        }
+    ).to_parquet(folder / "events.parquet")
     report = _load(con, tmp_path, "activity")
     assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
     (reason,) = con.execute("select reason from raw.quarantine").fetchone()
@@ -115,8 +127,12 @@ def test_parquet_activity_with_native_timestamps(con, tmp_path):
 
 
 def test_numbers_and_booleans_are_checked(con, tmp_path):
-    _drop(tmp_path / "accounts", "a.csv", "company_domain,employees,annual_revenue,is_customer\n"
-          "ok.com,10,1e6,yes\nneg.com,-5,1,no\ntext.com,many,1,maybe\n")
+    _drop(
+        tmp_path / "accounts",
+        "a.csv",
+        "company_domain,employees,annual_revenue,is_customer\n"
+        "ok.com,10,1e6,yes\nneg.com,-5,1,no\ntext.com,many,1,maybe\n",
+    )
     report = _load(con, tmp_path, "accounts")
     assert report.rows_loaded == 1
     reasons = [r for (r,) in con.execute("select reason from raw.quarantine order by line_number").fetchall()]
