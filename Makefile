@@ -44,6 +44,7 @@ test: install-dev prepare
 lint: install-dev
 	$(BIN)/ruff check leadops orchestration tests
 	$(BIN)/ruff format --check leadops orchestration tests
+	LEADOPS_WAREHOUSE=:memory: $(BIN)/sqlfluff lint dbt_project/models
 
 ui: prepare $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) LEADOPS_LANDING=$(abspath $(LANDING)) LEADOPS_WAREHOUSE=$(abspath $(WAREHOUSE)) \

@@ -60,7 +60,10 @@ activity as (
         sum(case when days_before_as_of between 7 and 34 then 1 else 0 end) as events_prior_28_days,
         sum(case when days_before_as_of < 30 then 1 else 0 end) as events_last_30_days,
         sum(
-            case when event_type = 'page_view' and {{ dbt.position("'/careers'", "coalesce(url, '')") }} > 0 then 1 else 0 end
+            case
+                when event_type = 'page_view' and {{ dbt.position("'/careers'", "coalesce(url, '')") }} > 0 then 1 else
+                    0
+            end
         ) as careers_page_views,
         sum(case when event_type = 'unsubscribe' then 1 else 0 end) as unsubscribe_events
     from events
@@ -79,8 +82,8 @@ final as (
 
     select
         leads.lead_id,
-        coalesce(activity.engaged_events, 0) as engaged_events,
         activity.last_engaged_at,
+        coalesce(activity.engaged_events, 0) as engaged_events,
         coalesce(activity.events_last_7_days, 0) as events_last_7_days,
         coalesce(activity.events_prior_28_days, 0) as events_prior_28_days,
         coalesce(activity.events_last_30_days, 0) as events_last_30_days,

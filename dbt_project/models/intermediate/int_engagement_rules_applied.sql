@@ -59,7 +59,10 @@ final as (
         event_count,
         last_event_at,
         {{ leadops.points('decayed_points') }} as uncapped_points,
-        {{ leadops.points('case when max_points is not null and decayed_points > max_points then max_points else decayed_points end') }} as points
+        {{ leadops.points(
+            'case when decayed_points > max_points then max_points else decayed_points end'
+        ) }}
+            as points
     from per_rule
 
 )

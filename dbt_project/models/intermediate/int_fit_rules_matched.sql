@@ -14,15 +14,17 @@ rules as (
 
 text_attributes as (
 
-    {%- set text_attributes = ['industry', 'country_code', 'seniority', 'department', 'job_title', 'lead_source', 'email_domain'] %}
+    {%- set text_attributes = [
+        'industry', 'country_code', 'seniority', 'department', 'job_title', 'lead_source', 'email_domain',
+    ] %}
     {%- for column in text_attributes %}
-    select
-        lead_id,
-        '{{ column | replace("_code", "") }}' as attribute,
-        lower({{ column }}) as text_value
-    from leads
-    where {{ column }} is not null
-    {% if not loop.last %}union all{% endif %}
+        select
+            lead_id,
+            '{{ column | replace("_code", "") }}' as attribute,
+            lower({{ column }}) as text_value
+        from leads
+        where {{ column }} is not null
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
 ),
@@ -31,13 +33,13 @@ numeric_attributes as (
 
     {%- set numeric_attributes = ['employees', 'annual_revenue'] %}
     {%- for column in numeric_attributes %}
-    select
-        lead_id,
-        '{{ column }}' as attribute,
-        cast({{ column }} as {{ dbt.type_float() }}) as numeric_value
-    from leads
-    where {{ column }} is not null
-    {% if not loop.last %}union all{% endif %}
+        select
+            lead_id,
+            '{{ column }}' as attribute,
+            cast({{ column }} as {{ dbt.type_float() }}) as numeric_value
+        from leads
+        where {{ column }} is not null
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
 ),

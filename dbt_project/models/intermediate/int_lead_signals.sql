@@ -1,3 +1,8 @@
+{%- set searchable_text = dbt.concat([
+    "coalesce(leads.first_name, '')", "' '", "coalesce(leads.last_name, '')", "' '",
+    "coalesce(leads.job_title, '')", "' '", "leads.email",
+]) -%}
+
 with
 
 leads as (
@@ -41,7 +46,7 @@ keyword_hits as (
         min(keywords.keyword) as keyword
     from leads
     inner join keywords
-        on {{ leadops.contains_words(dbt.concat(["coalesce(leads.first_name, '')", "' '", "coalesce(leads.last_name, '')", "' '", "coalesce(leads.job_title, '')", "' '", "leads.email"]), 'keywords.keyword') }}
+        on {{ leadops.contains_words(searchable_text, 'keywords.keyword') }}
     group by leads.lead_id, keywords.dimension
 
 ),
@@ -81,27 +86,44 @@ lead_facts as (
 
 signals as (
 
-    select lead_id, 'personal_email' as signal, email_domain as evidence
-    from lead_facts where is_personal_email
+    select
+        lead_id,
+        'personal_email' as signal,
+        email_domain as evidence
+    from lead_facts
+    where is_personal_email
 
     union all
-    select lead_id, 'competitor' as signal, competitor_domain as evidence
-    from lead_facts where competitor_domain is not null
+    select
+        lead_id,
+        'competitor' as signal,
+        competitor_domain as evidence
+    from lead_facts
+    where competitor_domain is not null
 
     union all
     select
         lead_id,
         'unsubscribed' as signal,
         case when is_unsubscribed then 'unsubscribed in the CRM' else 'unsubscribe event' end as evidence
-    from lead_facts where is_unsubscribed or has_unsubscribe_event
+    from lead_facts
+    where is_unsubscribed or has_unsubscribe_event
 
     union all
-    select lead_id, 'email_bounced' as signal, 'email bounced' as evidence
-    from lead_facts where is_email_bounced
+    select
+        lead_id,
+        'email_bounced' as signal,
+        'email bounced' as evidence
+    from lead_facts
+    where is_email_bounced
 
     union all
-    select lead_id, 'junk' as signal, {{ dbt.concat(["'matched \"'", "junk_keyword", "'\"'"]) }} as evidence
-    from lead_facts where junk_keyword is not null
+    select
+        lead_id,
+        'junk' as signal,
+        {{ dbt.concat(["'matched \"'", "junk_keyword", "'\"'"]) }} as evidence
+    from lead_facts
+    where junk_keyword is not null
 
     union all
     select
@@ -118,7 +140,11 @@ signals as (
     select
         lead_id,
         'newsletters_ignored' as signal,
-        {{ dbt.concat(["'no opens in the last '", "cast(recent_newsletters as " ~ dbt.type_string() ~ ")", "' newsletters'"]) }} as evidence
+        {{ dbt.concat([
+            "'no opens in the last '",
+            "cast(recent_newsletters as " ~ dbt.type_string() ~ ")",
+            "' newsletters'",
+        ]) }} as evidence
     from lead_facts
     where recent_newsletters >= newsletters_ignored_count and recent_newsletters_opened = 0
 
@@ -128,7 +154,8 @@ signals as (
         'dormant' as signal,
         case
             when last_engaged_at is null then 'no activity since created'
-            else {{ dbt.concat(["'last active '", "cast(cast(last_engaged_at as date) as " ~ dbt.type_string() ~ ")"]) }}
+            else
+                {{ dbt.concat(["'last active '", "cast(cast(last_engaged_at as date) as " ~ dbt.type_string() ~ ")"]) }}
         end as evidence
     from lead_facts
     where {{ leadops.days_before_as_of('coalesce(last_engaged_at, created_at)') }} > dormant_days

@@ -77,6 +77,9 @@ final as (
         leads.lead_source,
         leads.is_unsubscribed,
         leads.is_email_bounced,
+        accounts.industry,
+        accounts.employees,
+        accounts.annual_revenue,
         personal_domains.domain is not null as is_personal_email,
         -- A lead without a company domain belongs to the company of its work address.
         coalesce(
@@ -84,9 +87,6 @@ final as (
             case when personal_domains.domain is null then leads.email_domain end
         ) as account_domain,
         coalesce(accounts.company_name, leads.company_name) as company_name,
-        accounts.industry,
-        accounts.employees,
-        accounts.annual_revenue,
         coalesce(leads.country_code, accounts.country_code) as country_code,
         coalesce(accounts.is_customer, false) as is_customer,
         coalesce(title_roles.seniority, 'unknown') as seniority,

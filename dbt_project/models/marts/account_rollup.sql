@@ -15,13 +15,19 @@ accounts as (
 
 fit as (
 
-    select lead_id, fit_points from {{ ref('lead_fit') }}
+    select
+        lead_id,
+        fit_points
+    from {{ ref('lead_fit') }}
 
 ),
 
 engagement as (
 
-    select lead_id, engagement_points from {{ ref('lead_engagement') }}
+    select
+        lead_id,
+        engagement_points
+    from {{ ref('lead_engagement') }}
 
 ),
 

@@ -28,7 +28,7 @@ signal_flags as (
     select
         leads.lead_id,
         {%- for signal in signals %}
-        coalesce({{ dbt.bool_or("signals.signal = '" ~ signal ~ "'") }}, false) as is_{{ signal }},
+            coalesce({{ dbt.bool_or("signals.signal = '" ~ signal ~ "'") }}, false) as is_{{ signal }},
         {%- endfor %}
         count(signals.signal) as signal_count
     from leads
@@ -55,8 +55,8 @@ final as (
     select
         signal_flags.*,
         {{ leadops.points('coalesce(rule_totals.negative_points, 0)') }} as negative_points,
-        coalesce(rule_totals.is_disqualified, false) as is_disqualified,
-        rule_totals.disqualified_by
+        rule_totals.disqualified_by,
+        coalesce(rule_totals.is_disqualified, false) as is_disqualified
     from signal_flags
     left join rule_totals
         on signal_flags.lead_id = rule_totals.lead_id

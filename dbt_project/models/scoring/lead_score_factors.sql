@@ -46,7 +46,11 @@ rule_factors as (
         'engagement' as factor_group,
         rule_name as factor,
         points,
-        {{ dbt.concat(["cast(event_count as " ~ dbt.type_string() ~ ")", "' events, last '", "cast(cast(last_event_at as date) as " ~ dbt.type_string() ~ ")"]) }} as evidence
+        {{ dbt.concat([
+            "cast(event_count as " ~ dbt.type_string() ~ ")",
+            "' events, last '",
+            "cast(cast(last_event_at as date) as " ~ dbt.type_string() ~ ")",
+        ]) }} as evidence
     from engagement_rules
 
     union all

@@ -21,7 +21,8 @@ final as (
     -- One row, one column per parameter, so models can cross join it.
     select
         {%- for name in names %}
-        max(case when name = '{{ name }}' then value end) as {{ name }}{{ "," if not loop.last }}
+            max(case when name = '{{ name }}' then value end) as {{ name }}
+            {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from source
 

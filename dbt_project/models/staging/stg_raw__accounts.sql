@@ -22,9 +22,9 @@ final as (
     select
         company_domain,
         company_name,
-        lower(trim(industry)) as industry,
         employees,
         annual_revenue,
+        lower(trim(industry)) as industry,
         upper(country) as country_code,
         coalesce(is_customer, false) as is_customer
     from ranked

@@ -25,9 +25,9 @@ final as (
         lead_id,
         event_type,
         occurred_at,
-        lower(url) as url,
         content_id,
-        campaign_id
+        campaign_id,
+        lower(url) as url
     from ranked
     where delivery_rank = 1
 
