@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 DEMO_LEADS ?= 5000
 DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: install install-dev prepare demo-data run test lint ui clean
+.PHONY: install install-dev prepare demo-data run test test-spark lint ui clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.installed-spark: pyproject.toml $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -40,6 +44,10 @@ run: prepare demo-data $(DAGSTER_HOME)/dagster.yaml
 
 test: install-dev prepare
 	$(BIN)/pytest
+
+# The same dbt models on Spark (pyspark in this process), compared with the DuckDB build.
+test-spark: $(VENV)/.installed-spark prepare
+	$(BIN)/pytest tests/spark -m spark
 
 lint: install-dev
 	$(BIN)/ruff check leadops orchestration tests

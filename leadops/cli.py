@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
     run.set_defaults(handler=_run)
 
+    lake = commands.add_parser("lake-export", help="write the raw and config tables as Parquet for other engines")
+    lake.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
+    lake.add_argument("--out", type=Path, default=PROJECT_ROOT / "data" / "lake", help="lake folder (data/lake)")
+    lake.set_defaults(handler=_lake_export)
+
     prepare = commands.add_parser("prepare", help="parse the dbt project into its manifest (done by make)")
     prepare.set_defaults(handler=_prepare)
     return parser
@@ -87,6 +92,17 @@ def _demo_data(args: argparse.Namespace) -> int:
         f"wrote {summary.accounts} accounts, {summary.leads} leads, {summary.events} events and "
         f"{summary.conversions} conversions to {summary.out}"
     )
+    return 0
+
+
+def _lake_export(args: argparse.Namespace) -> int:
+    from leadops.lake import export_lake
+
+    if not args.warehouse.exists():
+        raise UserError(f"the warehouse {args.warehouse} does not exist (run leadops run first)")
+    for table, rows in export_lake(args.warehouse, args.out).items():
+        print(f"{table}: {rows} rows")
+    print(f"lake written to {args.out}")
     return 0
 
 

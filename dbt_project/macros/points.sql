@@ -18,3 +18,12 @@
             bands.band_type = '{{ band_type }}'
             and (bands.min_points is null or scored.{{ points_column }} >= bands.min_points)
 {%- endmacro %}
+
+{#- A 64-bit float on every engine (dbt.type_float() is 32-bit `float` on Spark). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'leadops')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double
+{%- endmacro %}

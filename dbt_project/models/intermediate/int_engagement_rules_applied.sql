@@ -23,7 +23,7 @@ matched as (
         events.occurred_at,
         rules.points * case
             when rules.half_life_days is null then 1.0
-            else power(0.5, cast(events.days_before_as_of as {{ dbt.type_float() }}) / rules.half_life_days)
+            else power(0.5, cast(events.days_before_as_of as {{ leadops.type_double() }}) / rules.half_life_days)
         end as decayed_points
     from events
     inner join rules

@@ -36,7 +36,7 @@ numeric_attributes as (
         select
             lead_id,
             '{{ column }}' as attribute,
-            cast({{ column }} as {{ dbt.type_float() }}) as numeric_value
+            cast({{ column }} as {{ leadops.type_double() }}) as numeric_value
         from leads
         where {{ column }} is not null
         {% if not loop.last %}union all{% endif %}

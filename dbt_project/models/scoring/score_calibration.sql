@@ -35,7 +35,7 @@ outcomes as (
 by_segment as (
 
     select
-        'segment' as grouping,
+        'segment' as calibration_group,
         segment as bucket,
         count(*) as leads,
         sum(case when is_opportunity then 1 else 0 end) as opportunities,
@@ -48,7 +48,7 @@ by_segment as (
 by_score_band as (
 
     select
-        'score_band' as grouping,
+        'score_band' as calibration_group,
         {{ dbt.concat([
             "cast(least(score_band_low, 90) as " ~ dbt.type_string() ~ ")",
             "'-'",
@@ -65,13 +65,13 @@ by_score_band as (
 final as (
 
     select
-        {{ dbt.concat(['grouping', "':'", 'bucket']) }} as calibration_id,
-        grouping,
+        {{ dbt.concat(['calibration_group', "':'", 'bucket']) }} as calibration_id,
+        calibration_group,
         bucket,
         leads,
         opportunities,
         won,
-        cast(won as {{ dbt.type_float() }}) / leads as win_rate,
+        cast(won as {{ leadops.type_double() }}) / leads as win_rate,
         {{ leadops.as_of_date() }} as as_of_date
     from (
         select * from by_segment
