@@ -62,6 +62,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scoring configuration (scoring.yml)")
     run.add_argument("--as-of", type=_date, default=None, help="score as of this date (default today, UTC)")
+    run.add_argument(
+        "--dbt-target",
+        default=os.environ.get("LEADOPS_DBT_TARGET", "duckdb"),
+        help="dbt target the models build on: duckdb (default) or spark (needs the spark extra)",
+    )
+    run.add_argument(
+        "--lake",
+        type=Path,
+        default=PROJECT_ROOT / "data" / "lake",
+        help="where raw tables are shared as Parquet with a non-DuckDB target (default data/lake)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
     run.set_defaults(handler=_run)
 
@@ -130,6 +141,8 @@ def _run(args: argparse.Namespace) -> int:
     os.environ["LEADOPS_LANDING"] = str(args.landing.resolve())
     os.environ["LEADOPS_WAREHOUSE"] = str(args.warehouse.resolve())
     os.environ["LEADOPS_CONFIG"] = str(args.config.resolve())
+    os.environ["LEADOPS_DBT_TARGET"] = args.dbt_target
+    os.environ["LEADOPS_LAKE"] = str(args.lake.resolve())
 
     from orchestration.project import prepare_manifest
 
@@ -153,7 +166,9 @@ def _run(args: argparse.Namespace) -> int:
     if problems:
         print(f"\nleadops run as of {as_of} FAILED: {problems} problem(s) above", file=sys.stderr)
         return 1
-    if not args.quiet:
+    if args.dbt_target != "duckdb":
+        print(f"the marts were built on {args.dbt_target}; query them there")
+    elif not args.quiet:
         from leadops.run_report import print_summary
 
         print_summary(args.warehouse, as_of)

@@ -6,9 +6,10 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
 
 from orchestration.project import dbt_project
-from orchestration.resources import as_of_for
+from orchestration.resources import ModelEngine, as_of_for
 
 
 class LeadopsTranslator(DagsterDbtTranslator):
@@ -25,7 +26,14 @@ class LeadopsTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LeadopsTranslator())
-def leadops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    as_of = as_of_for(context).isoformat()
-    context.log.info(f"dbt build as of {as_of}")
-    yield from dbt.cli(["build", "--vars", json.dumps({"as_of": as_of})], context=context).stream()
+def leadops_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, engine: ModelEngine, warehouse: DuckDBResource
+):
+    variables = engine.dbt_vars(as_of_for(context))
+    shared = engine.share_inputs(warehouse.database)
+    if shared:
+        context.log.info(f"exported {len(shared)} raw and config tables to {engine.lake_path} for {engine.target}")
+    context.log.info(f"dbt build on {engine.target} with {variables}")
+    # Each target keeps its own artifacts, so a Spark run never replaces the manifest Dagster loads.
+    target_path = None if engine.is_embedded else dbt_project.target_path / engine.target
+    yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context, target_path=target_path).stream()

@@ -13,17 +13,26 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from leadops.config import ScoringConfig, load_config
+from leadops.lake import export_lake
 from orchestration.project import dbt_executable, dbt_project
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WAREHOUSE_ENV, LANDING_ENV, CONFIG_ENV = "LEADOPS_WAREHOUSE", "LEADOPS_LANDING", "LEADOPS_CONFIG"
-DEFAULT_PATHS = {
+TARGET_ENV, LAKE_ENV = "LEADOPS_DBT_TARGET", "LEADOPS_LAKE"
+DEFAULTS = {
     WAREHOUSE_ENV: PROJECT_ROOT / "data" / "warehouse.duckdb",
     LANDING_ENV: PROJECT_ROOT / "data" / "landing",
     CONFIG_ENV: PROJECT_ROOT / "scoring.yml",
+    TARGET_ENV: "duckdb",
+    LAKE_ENV: PROJECT_ROOT / "data" / "lake",
 }
-for _name, _default in DEFAULT_PATHS.items():
+for _name, _default in DEFAULTS.items():
     os.environ.setdefault(_name, str(_default))
+
+# The dbt target the models build on: `duckdb` (embedded, the default) or a warehouse such as
+# `spark`. Ingest always lands in DuckDB; other engines read its raw tables from the Parquet lake.
+DBT_TARGET = os.environ[TARGET_ENV]
+EMBEDDED_TARGET = "duckdb"
 
 # The date a run scores as of. `leadops run --as-of` and the schedule set it; without it, today (UTC).
 AS_OF_TAG = "leadops/as_of"
@@ -52,10 +61,30 @@ class ScoringConfigFile(dg.ConfigurableResource):
         return load_config(self.path)
 
 
+class ModelEngine(dg.ConfigurableResource):
+    """Where the dbt models run, and how they reach the raw tables there."""
+
+    target: str
+    lake_path: str
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.target == EMBEDDED_TARGET
+
+    def dbt_vars(self, as_of: date) -> dict[str, str]:
+        variables = {"as_of": as_of.isoformat()}
+        return variables if self.is_embedded else variables | {"lake_path": str(Path(self.lake_path).resolve())}
+
+    def share_inputs(self, warehouse: str) -> dict[str, int]:
+        """Export the raw and config tables for an engine that cannot open the DuckDB file."""
+        return {} if self.is_embedded else export_lake(Path(warehouse), Path(self.lake_path))
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "warehouse": DuckDBResource(database=dg.EnvVar(WAREHOUSE_ENV)),
         "landing": LandingFolder(path=dg.EnvVar(LANDING_ENV)),
         "scoring_config": ScoringConfigFile(path=dg.EnvVar(CONFIG_ENV)),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "engine": ModelEngine(target=dg.EnvVar(TARGET_ENV), lake_path=dg.EnvVar(LAKE_ENV)),
     }

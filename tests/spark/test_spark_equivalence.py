@@ -1,8 +1,8 @@
 """The same dbt models on Spark and on DuckDB give the same scores and segments."""
 
-import json
 import os
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +11,6 @@ import pytest
 
 from leadops.cli import main
 from leadops.demo_data import generate
-from orchestration.project import DBT_PROJECT_DIR, dbt_executable
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (make test-spark installs it)")
 pytestmark = pytest.mark.spark
@@ -21,33 +20,40 @@ AS_OF = "2026-06-30"
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> tuple[Path, Path]:
-    """(DuckDB warehouse, Spark warehouse folder), both built from the same small demo data."""
+    """(DuckDB warehouse, Spark warehouse folder): one refresh per engine, from the same files."""
     root = tmp_path_factory.mktemp("engines")
-    landing, warehouse, lake = root / "landing", root / "warehouse.duckdb", root / "lake"
+    landing = root / "landing"
     generate(landing, leads=400, seed=8, end_date=date.fromisoformat(AS_OF))
     os.environ.pop("DAGSTER_HOME", None)
-    assert main(["run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", AS_OF]) == 0
-    assert main(["lake-export", "--warehouse", str(warehouse), "--out", str(lake)]) == 0
+    duckdb_build = root / "duckdb.duckdb"
+    assert main(["run", "--landing", str(landing), "--warehouse", str(duckdb_build), "--as-of", AS_OF]) == 0
 
+    # The same command on Spark, in a process of its own as a user would run it: only the target changes.
     spark_warehouse = root / "spark-warehouse"
-    env = {**os.environ, "LEADOPS_DBT_TARGET": "spark", "LEADOPS_SPARK_WAREHOUSE": str(spark_warehouse)}
-    dbt = subprocess.run(
+    spark_run = subprocess.run(
         [
-            dbt_executable(),
-            "build",
-            "--target-path",
-            str(root / "dbt-target"),
-            "--vars",
-            json.dumps({"as_of": AS_OF, "lake_path": str(lake)}),
+            str(Path(sys.executable).parent / "leadops"),
+            "run",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(root / "spark-raw.duckdb"),
+            "--lake",
+            str(root / "lake"),
+            "--dbt-target",
+            "spark",
+            "--as-of",
+            AS_OF,
         ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
+        env={**os.environ, "LEADOPS_SPARK_WAREHOUSE": str(spark_warehouse)},
         capture_output=True,
         text=True,
         check=False,
     )
-    assert dbt.returncode == 0, dbt.stdout[-5000:]
-    return warehouse, spark_warehouse
+    log = (root / "logs" / "last_run.log").read_text() if (root / "logs" / "last_run.log").exists() else ""
+    assert spark_run.returncode == 0, spark_run.stdout + spark_run.stderr + log[-5000:]
+    assert "built on spark" in spark_run.stdout
+    return duckdb_build, spark_warehouse
 
 
 def _spark_table(spark_warehouse: Path, schema: str, table: str) -> str:
