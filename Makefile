@@ -34,7 +34,7 @@ prepare: install
 
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp deploy/dagster.yaml $@
 
 demo-data: install
 	$(BIN)/leadops demo-data --leads $(DEMO_LEADS) --out $(LANDING) --if-empty
