@@ -36,12 +36,14 @@ class Column:
     required: bool = False
     description: str = ""
     allowed: tuple[str, ...] = ()  # a closed vocabulary, compared case-insensitively
+    max_length: int = 1000  # longer text is quarantined, not truncated
 
 
 @dataclass(frozen=True)
 class Source:
     name: str
     description: str
+    key: tuple[str, ...]  # a row per key per file; a repeated key keeps the file's last row
     columns: tuple[Column, ...]
 
     @property
@@ -56,6 +58,7 @@ class Source:
 LEADS = Source(
     name="leads",
     description="People from the CRM export, one row per lead (a later file's row replaces an earlier one).",
+    key=("lead_id",),
     columns=(
         Column("lead_id", "VARCHAR", True, "Stable CRM identifier of the lead."),
         Column("email", "VARCHAR", True, "Work or personal address; trimmed and lower-cased on load."),
@@ -75,6 +78,7 @@ LEADS = Source(
 ACCOUNTS = Source(
     name="accounts",
     description="Companies, one row per company domain.",
+    key=("company_domain",),
     columns=(
         Column("company_domain", "VARCHAR", True, "e.g. acme.com; lower-cased on load."),
         Column("company_name", "VARCHAR"),
@@ -89,12 +93,13 @@ ACCOUNTS = Source(
 ACTIVITY = Source(
     name="activity",
     description="Marketing and product events, one row per event.",
+    key=("event_id",),
     columns=(
         Column("event_id", "VARCHAR", True, "Unique per event; a repeated event_id is loaded once."),
         Column("lead_id", "VARCHAR", True),
         Column("event_type", "VARCHAR", True, "One of the event types listed below.", EVENT_TYPES),
         Column("occurred_at", "TIMESTAMP", True, "ISO 8601, UTC."),
-        Column("url", "VARCHAR", description="Page path or URL for page views and downloads."),
+        Column("url", "VARCHAR", description="Page path or URL for page views and downloads.", max_length=2048),
         Column("content_id", "VARCHAR"),
         Column("campaign_id", "VARCHAR", description="Email or newsletter campaign."),
     ),
@@ -103,6 +108,7 @@ ACTIVITY = Source(
 CONVERSIONS = Source(
     name="conversions",
     description="Pipeline outcomes, one row per lead and stage reached.",
+    key=("lead_id", "stage"),
     columns=(
         Column("lead_id", "VARCHAR", True),
         Column("stage", "VARCHAR", True, "opportunity, closed_won or closed_lost.", CONVERSION_STAGES),

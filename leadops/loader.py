@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from leadops.contract import FILE_SUFFIXES, SOURCES, Column, Source
 
@@ -32,6 +34,21 @@ class FileRejected(Exception):
         super().__init__(f"{path}{where}: {problem}")
 
 
+@dataclass(frozen=True)
+class GateFinding:
+    """What a batch gate found wrong with a file's accepted rows."""
+
+    severity: str  # error: the file is rejected whole; warn: it loads and the finding is reported
+    problem: str
+    line: int | None = None
+
+
+# A gate sees the source, the file's name and (a bounded, repeatable sample of) the rows the file is
+# about to load, with their `_line_number`, before anything is committed.
+BatchGate = Callable[[Source, str, pd.DataFrame], list[GateFinding]]
+GATE_SAMPLE_ROWS = 100_000
+
+
 @dataclass
 class FileReport:
     source: str
@@ -42,6 +59,7 @@ class FileReport:
     rows_quarantined: int = 0
     message: str = ""
     batch_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -111,7 +129,9 @@ def file_hash(path: Path) -> str:
         return hashlib.file_digest(handle, "blake2b").hexdigest()
 
 
-def load_source(con: duckdb.DuckDBPyConnection, source: Source, folder: Path) -> SourceReport:
+def load_source(
+    con: duckdb.DuckDBPyConnection, source: Source, folder: Path, gate: BatchGate | None = None
+) -> SourceReport:
     """Load every file of `folder` not loaded before. Never raises for a bad file: it reports it."""
     ensure_raw_schema(con)
     con.execute("set TimeZone = 'UTC'")
@@ -127,7 +147,7 @@ def load_source(con: duckdb.DuckDBPyConnection, source: Source, folder: Path) ->
             report.files.append(FileReport(source.name, name, "skipped", message=note))
             continue
         try:
-            file_report = _load_file(con, source, path, name, digest)
+            file_report = _load_file(con, source, path, name, digest, gate)
         except FileRejected as rejected:
             con.execute(
                 "insert into raw.rejected_files values (?, ?, ?, ?, ?, now())",
@@ -178,7 +198,9 @@ def _first_line(message: str) -> str:
     return re.sub(r"^[A-Za-z ]*Error: ", "", text)
 
 
-def _load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name: str, digest: str) -> FileReport:
+def _load_file(
+    con: duckdb.DuckDBPyConnection, source: Source, path: Path, name: str, digest: str, gate: BatchGate | None
+) -> FileReport:
     con.execute("begin transaction")
     try:
         header_lines = _read_into_batch(con, path)
@@ -201,6 +223,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name:
         # gives each row's position in the file.
         first_row_id = con.execute("select min(rowid) from _batch").fetchone()[0]
         con.execute(_validated_sql(source, found, header_lines - first_row_id))
+        warnings = _apply_gate(con, source, path, name, gate) if gate else []
         con.execute(
             f"insert into raw.{source.name} select {', '.join(quote_identifier(c) for c in source.column_names)}, "
             "?, ?, _line_number from _validated where _reason is null",
@@ -232,11 +255,27 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name:
     except BaseException:
         con.execute("rollback")
         raise
-    return FileReport(source.name, name, "loaded", rows_read, rows_loaded, rows_quarantined, batch_id=batch_id)
+    return FileReport(
+        source.name, name, "loaded", rows_read, rows_loaded, rows_quarantined, batch_id=batch_id, warnings=warnings
+    )
+
+
+def _apply_gate(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name: str, gate: BatchGate) -> list[str]:
+    columns = ", ".join(quote_identifier(c) for c in (*source.column_names, "_line_number"))
+    sample = con.execute(
+        f"select {columns} from (select * from _validated where _reason is null) "
+        f"using sample reservoir({GATE_SAMPLE_ROWS} rows) repeatable (7) order by _line_number"
+    ).df()
+    findings = gate(source, name, sample)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise FileRejected(path, errors[0].line, "; ".join(f.problem for f in errors))
+    return [f.problem for f in findings]
 
 
 def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offset: int) -> str:
-    """One pass over `_batch`: the typed value of every contract column and the reasons a row fails."""
+    """Two passes over `_batch`: each row's typed values and contract problems, then the rows whose
+    key the file repeats later (the last valid row of a key wins)."""
     typed, reasons = [], []
     for column in source.columns:
         original, native_type = found.get(column.name, (None, "NULL"))
@@ -248,13 +287,36 @@ def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offse
         f"{quote_identifier(original)} := cast(_batch.{quote_identifier(original)} as varchar)"
         for original, _ in found.values()
     )
-    return (
-        "create or replace temp table _validated as select "
-        + ", ".join(typed)
-        + f", _batch.rowid + 1 + ({line_offset}) as _line_number"
-        + f", nullif(concat_ws('; ', {', '.join(reasons)}), '') as _reason"
-        + f", cast(struct_pack({record}) as varchar) as _record from _batch"
+    key = ", ".join(quote_identifier(c) for c in source.key)
+    key_text = " || ', ' || ".join(
+        f"{quote_literal(c + ' ')} || {_in_quotes_sql(quote_identifier(c))}" for c in source.key
     )
+    last_valid_line = f"max(case when _problems is null then _line_number end) over (partition by {key})"
+    return f"""
+        create or replace temp table _validated as
+        with typed as (
+            select
+                {", ".join(typed)},
+                _batch.rowid + 1 + ({line_offset}) as _line_number,
+                nullif(concat_ws('; ', {", ".join(reasons)}), '') as _problems,
+                cast(struct_pack({record}) as varchar) as _record
+            from _batch
+        )
+        select
+            * exclude (_problems),
+            coalesce(
+                _problems,
+                case when _line_number < {last_valid_line}
+                    then {key_text} || ' appears again on line ' || {last_valid_line} || '; the last row is kept'
+                end
+            ) as _reason
+        from typed
+    """
+
+
+def _in_quotes_sql(expression: str) -> str:
+    """SQL that shows a value in single quotes inside a reason: email 'bob@'."""
+    return "'''' || " + expression + " || ''''"
 
 
 def _column_rules(column: Column, raw: str, native_type: str) -> tuple[str, list[str]]:
@@ -268,13 +330,17 @@ def _column_rules(column: Column, raw: str, native_type: str) -> tuple[str, list
         required = [f"case when {raw} is null then 'missing required {name}' end"] if column.required else []
         return raw, required
     text = f"nullif(trim(cast({raw} as varchar)), '')"
-    shown = f"'{name} ''' || left({text}, 80) || ''''"
+    shown = f"'{name} ' || {_in_quotes_sql(f'left({text}, 80)')}"
     problems = []
     if column.required:
         problems.append(f"case when {text} is null then 'missing required {name}' end")
 
     if column.sql_type == "VARCHAR":
         value = f"lower({text})" if name in {"email", "company_domain", "event_type", "stage"} else text
+        problems.append(
+            f"case when length({text}) > {column.max_length} then '{name} is ' || length({text}) "
+            f"|| ' characters long (at most {column.max_length})' end"
+        )
     elif column.sql_type == "TIMESTAMP":
         value = f"try_cast({text} as timestamptz) at time zone 'UTC'"
         problems.append(f"case when {text} is not null and {value} is null then {shown} || ' is not a timestamp' end")

@@ -28,6 +28,7 @@ class ExpectationOutcome:
     success: bool
     unexpected_count: int
     sample: list[Any]
+    indices: list[Any] = field(default_factory=list)  # frame index of the first failing rows
 
 
 @dataclass
@@ -103,6 +104,7 @@ def validate_frame(frame: pd.DataFrame, suite: str) -> SuiteOutcome:
                 success=bool(item.success),
                 unexpected_count=int(details.get("unexpected_count") or (0 if item.success else 1)),
                 sample=[_plain(v) for v in sample[:SAMPLE_LIMIT]],
+                indices=list(details.get("partial_unexpected_index_list") or [])[:SAMPLE_LIMIT],
             )
         )
     return outcome

@@ -4,13 +4,9 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from leadops.contract import SOURCES, Source
-from leadops.loader import SourceReport, load_source
-from leadops.validation import validate_frame
-from orchestration.quality import suite_check_result
+from leadops.loader import GateFinding, SourceReport, load_source
+from leadops.validation import SuiteOutcome, validate_frame
 from orchestration.resources import LandingFolder
-
-# Great Expectations validates at most this many of the rows a run brought in (a repeatable sample).
-GX_BATCH_ROWS = 100_000
 
 
 def landing_key(source: Source) -> dg.AssetKey:
@@ -51,14 +47,17 @@ def _build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                 suite,
                 asset=key,
                 blocking=True,
-                description=f"Great Expectations suite expectations/{suite}.json on the rows this run loaded.",
+                description=(
+                    f"Great Expectations suite expectations/{suite}.json on each new file before it is committed: "
+                    "an error rejects the file and blocks everything downstream in this run; a warning reports."
+                ),
             ),
         ],
     )
     def ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingFolder):
+        gate = ExpectationGate(suite)
         with warehouse.get_connection() as con:
-            report = load_source(con, source, landing.source_folder(source.name))
-            batch_frame = _new_rows_sample(con, source, report)
+            report = load_source(con, source, landing.source_folder(source.name), gate=gate)
             total_rows = con.execute(f"select count(*) from raw.{source.name}").fetchone()[0]
 
         for rejected in report.with_status("rejected"):
@@ -80,26 +79,58 @@ def _build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                 "rejected": dg.MetadataValue.json([f.message for f in rejected]),
             },
         )
-        if batch_frame is None:
-            yield dg.AssetCheckResult(
-                check_name=suite, passed=True, metadata={"rows_validated": 0, "note": "no new rows"}
-            )
-        else:
-            yield suite_check_result(validate_frame(batch_frame, suite), check_name=suite)
+        yield gate.check_result()
 
     return ingest
 
 
-def _new_rows_sample(con, source: Source, report: SourceReport):
-    batches = [f.batch_id for f in report.with_status("loaded")]
-    if not batches:
-        return None
-    placeholders = ", ".join("?" for _ in batches)
-    return con.execute(
-        f"select * from (select * from raw.{source.name} where _batch_id in ({placeholders})) "
-        f"using sample reservoir({GX_BATCH_ROWS} rows) repeatable (7)",
-        batches,
-    ).df()
+class ExpectationGate:
+    """Runs a raw suite on each file's accepted rows inside the load, and remembers what it found."""
+
+    def __init__(self, suite: str):
+        self.suite = suite
+        self.outcomes: list[tuple[str, SuiteOutcome]] = []
+
+    def __call__(self, source: Source, file_name: str, frame) -> list[GateFinding]:
+        outcome = validate_frame(frame.drop(columns="_line_number"), self.suite)
+        self.outcomes.append((file_name, outcome))
+        return [
+            GateFinding(
+                severity=failure.severity,
+                problem=f"expectation {failure.expectation}({failure.column}) failed for {failure.unexpected_count} "
+                f"of {outcome.rows_validated} rows checked, e.g. {failure.sample}",
+                line=int(frame.loc[failure.indices[0], "_line_number"]) if failure.indices else None,
+            )
+            for failure in outcome.failures
+        ]
+
+    def check_result(self) -> dg.AssetCheckResult:
+        failures = [(name, f) for name, outcome in self.outcomes for f in outcome.failures]
+        has_errors = any(f.severity == "error" for _, f in failures)
+        return dg.AssetCheckResult(
+            check_name=self.suite,
+            passed=not failures,
+            severity=dg.AssetCheckSeverity.ERROR if has_errors else dg.AssetCheckSeverity.WARN,
+            description=f"{len(self.outcomes)} new file(s) validated" if self.outcomes else "no new files",
+            metadata={
+                "files_validated": len(self.outcomes),
+                "rows_validated": sum(o.rows_validated for _, o in self.outcomes),
+                "failing_count": sum(f.unexpected_count for _, f in failures),
+                "failures": dg.MetadataValue.json(
+                    [
+                        {
+                            "file": name,
+                            "expectation": f.expectation,
+                            "column": f.column,
+                            "severity": f.severity,
+                            "unexpected_count": f.unexpected_count,
+                            "sample": f.sample,
+                        }
+                        for name, f in failures
+                    ]
+                ),
+            },
+        )
 
 
 def _report_metadata(report: SourceReport, total_rows: int) -> dict:

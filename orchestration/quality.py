@@ -2,15 +2,25 @@
 reconciliations that hold over whole tables. (Raw batches are checked in ingest.py as they land;
 dbt tests arrive as asset checks through dagster-dbt.)"""
 
+from dataclasses import dataclass
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from leadops.validation import SuiteOutcome, suite_definition, validate_frame
+from orchestration.resources import as_of_for
 
 # A mart is validated on a repeatable sample of at most this many rows; full-table invariants
 # are SQL (dbt tests and the reconciliation check below).
 GX_SAMPLE_ROWS = 200_000
-MART_SUITES = ("lead_engagement", "lead_scores", "segment_members")
+MART_SUITES = (
+    "lead_fit",
+    "lead_engagement",
+    "lead_negative_signals",
+    "account_rollup",
+    "lead_scores",
+    "segment_members",
+)
 
 
 def suite_check_result(outcome: SuiteOutcome, check_name: str) -> dg.AssetCheckResult:
@@ -59,45 +69,149 @@ def _suite_check(suite: str) -> dg.AssetChecksDefinition:
     return check
 
 
-@dg.asset_check(
-    asset=dg.AssetKey(["marts", "segment_members"]),
-    blocking=True,
-    description="Every lead in raw.leads (created by as_of) has exactly one score and one segment.",
-)
-def every_lead_scored_once(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as con:
-        missing, duplicated, unsegmented = con.execute(
-            """
-            with scores as (select lead_id, as_of_date from marts.lead_scores),
-            as_of as (select max(as_of_date) as as_of_date from scores),
-            expected as (
-                select distinct lead_id from raw.leads, as_of
-                where cast(created_at as date) <= as_of.as_of_date
+@dataclass(frozen=True)
+class Reconciliation:
+    """A full-table invariant as SQL that selects the rows breaking it (with a `problem` column)."""
+
+    name: str
+    asset: str
+    description: str
+    failing_rows: str  # may use ? for the as_of date
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+
+    def build(self) -> dg.AssetChecksDefinition:
+        schema, table = self.asset.split("/")
+
+        @dg.asset_check(
+            asset=dg.AssetKey([schema, table]),
+            name=self.name,
+            blocking=self.severity == dg.AssetCheckSeverity.ERROR,
+            description=self.description,
+        )
+        def check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+            parameters = [as_of_for(context)] * self.failing_rows.count("?")
+            with warehouse.get_connection() as con:
+                failing = con.execute(f"select count(*) from ({self.failing_rows})", parameters).fetchone()[0]
+                sample = con.execute(f"select * from ({self.failing_rows}) limit 5", parameters).df()
+            return dg.AssetCheckResult(
+                passed=failing == 0,
+                severity=self.severity,
+                metadata={
+                    "failing_count": failing,
+                    "sample": dg.MetadataValue.md(_markdown(sample) if failing else "none"),
+                },
             )
-            select
-                (select count(*) from expected anti join scores using (lead_id)),
-                (select count(*) from (select lead_id from scores group by 1 having count(*) > 1)),
-                (select count(*) from scores anti join marts.segment_members using (lead_id))
-            """
-        ).fetchone()
-        samples = con.execute(
-            """
-            select lead_id from raw.leads anti join marts.lead_scores using (lead_id)
-            where cast(created_at as date) <= (select max(as_of_date) from marts.lead_scores)
-            order by lead_id limit 5
-            """
-        ).fetchall()
-    failing = missing + duplicated + unsegmented
-    return dg.AssetCheckResult(
-        passed=failing == 0,
-        metadata={
-            "failing_count": failing,
-            "leads_without_score": missing,
-            "leads_scored_twice": duplicated,
-            "leads_without_segment": unsegmented,
-            "sample": dg.MetadataValue.json([row[0] for row in samples]),
-        },
-    )
+
+        return check
 
 
-mart_checks = [_suite_check(suite) for suite in MART_SUITES] + [every_lead_scored_once]
+def _markdown(frame) -> str:
+    rows = [[str(v) for v in row] for row in frame.itertuples(index=False)]
+    lines = [" | ".join(frame.columns), " | ".join("---" for _ in frame.columns), *(" | ".join(r) for r in rows)]
+    return "\n".join(f"| {line} |" for line in lines)
+
+
+RAW_LEADS_BY_AS_OF = "select distinct lead_id from raw.leads where cast(created_at as date) <= ?"
+
+RECONCILIATIONS = [
+    *[
+        Reconciliation(
+            name="ledger_reconciles",
+            asset=f"raw/{source}",
+            description="Per file: rows read = loaded + quarantined, and the tables hold exactly those rows.",
+            failing_rows=f"""
+                with loaded as (select _batch_id, count(*) as n from raw.{source} group by 1),
+                quarantined as (select _batch_id, count(*) as n from raw.quarantine group by 1)
+                select files.file_name, files.rows_read, files.rows_loaded, files.rows_quarantined,
+                    coalesce(loaded.n, 0) as rows_in_table, coalesce(quarantined.n, 0) as rows_in_quarantine,
+                    'counts disagree' as problem
+                from raw.ingested_files as files
+                left join loaded on loaded._batch_id = files.batch_id
+                left join quarantined on quarantined._batch_id = files.batch_id
+                where files.source = '{source}' and (
+                    files.rows_read <> files.rows_loaded + files.rows_quarantined
+                    or files.rows_loaded <> coalesce(loaded.n, 0)
+                    or files.rows_quarantined <> coalesce(quarantined.n, 0)
+                )
+            """,
+        )
+        for source in ("leads", "accounts", "activity", "conversions")
+    ],
+    Reconciliation(
+        name="activity_for_known_leads",
+        asset="raw/activity",
+        description="Events whose lead is in no leads file yet: loaded, but scored only once the lead arrives.",
+        failing_rows="""
+            select lead_id, count(*) as events, 'no such lead' as problem
+            from raw.activity anti join raw.leads using (lead_id)
+            group by lead_id order by events desc, lead_id
+        """,
+        severity=dg.AssetCheckSeverity.WARN,
+    ),
+    Reconciliation(
+        name="activity_not_after_as_of",
+        asset="raw/activity",
+        description="Events dated after the run's as_of date: loaded, but not scored before that date.",
+        failing_rows="""
+            select event_id, lead_id, occurred_at, 'after as_of' as problem
+            from raw.activity where cast(occurred_at as date) > ? order by occurred_at desc, event_id
+        """,
+        severity=dg.AssetCheckSeverity.WARN,
+    ),
+    Reconciliation(
+        name="leads_not_created_after_as_of",
+        asset="raw/leads",
+        description="Leads created after the run's as_of date: loaded, but not scored before that date.",
+        failing_rows="""
+            select lead_id, created_at, 'created after as_of' as problem
+            from raw.leads where cast(created_at as date) > ? order by created_at desc, lead_id
+        """,
+        severity=dg.AssetCheckSeverity.WARN,
+    ),
+    Reconciliation(
+        name="every_raw_lead_scored_once",
+        asset="marts/lead_scores",
+        description="Every lead in raw.leads created by as_of reaches lead_scores exactly once.",
+        failing_rows=f"""
+            select lead_id, 'missing from lead_scores' as problem
+            from ({RAW_LEADS_BY_AS_OF}) anti join marts.lead_scores using (lead_id)
+            union all
+            select lead_id, 'scored ' || count(*) || ' times' as problem
+            from marts.lead_scores group by lead_id having count(*) > 1
+            union all
+            select lead_id, 'not in raw.leads' as problem
+            from marts.lead_scores anti join ({RAW_LEADS_BY_AS_OF}) using (lead_id)
+        """,
+    ),
+    Reconciliation(
+        name="scores_are_the_sum_of_their_factors",
+        asset="marts/lead_scores",
+        description="Every score lies in 0..100 and equals the sum of its rows in lead_score_factors.",
+        failing_rows="""
+            with factors as (select lead_id, sum(points) as points from marts.lead_score_factors group by 1)
+            select lead_id, score, coalesce(factors.points, 0) as factor_sum, 'score outside 0..100 or <> factors'
+                as problem
+            from marts.lead_scores left join factors using (lead_id)
+            where score is null or score < 0 or score > 100 or score <> coalesce(factors.points, 0)
+        """,
+    ),
+    Reconciliation(
+        name="every_lead_in_one_segment",
+        asset="marts/segment_members",
+        description="Every scored lead is in exactly one segment, and the segment counts add up to the lead count.",
+        failing_rows="""
+            select lead_id, 'in no segment' as problem from marts.lead_scores anti join marts.segment_members
+                using (lead_id)
+            union all
+            select lead_id, 'in ' || count(*) || ' segments' as problem from marts.segment_members
+                group by lead_id having count(*) > 1
+            union all
+            select 'all' as lead_id, 'segments hold ' || members || ' leads, lead_scores ' || leads as problem
+            from (select count(*) as members from marts.segment_members),
+                (select count(*) as leads from marts.lead_scores)
+            where members <> leads
+        """,
+    ),
+]
+
+mart_checks = [_suite_check(suite) for suite in MART_SUITES] + [r.build() for r in RECONCILIATIONS]

@@ -48,12 +48,19 @@ def test_groups_come_from_folders(graph):
 
 def test_checks_cover_every_stage(graph):
     checks = {f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys}
-    assert {
+    expected = {
         "raw/leads:raw_leads",
         "raw/leads:files_accepted",
+        "raw/activity:ledger_reconciles",
+        "raw/activity:activity_for_known_leads",
+        "marts/lead_fit:lead_fit_expectations",
+        "marts/account_rollup:account_rollup_expectations",
         "marts/lead_scores:lead_scores_expectations",
-        "marts/segment_members:every_lead_scored_once",
-    } <= checks
+        "marts/lead_scores:every_raw_lead_scored_once",
+        "marts/lead_scores:scores_are_the_sum_of_their_factors",
+        "marts/segment_members:every_lead_in_one_segment",
+    }
+    assert expected <= checks
     dbt_tests = {c for c in checks if c.startswith("staging/stg_raw__leads:")}
     assert "staging/stg_raw__leads:unique_stg_raw__leads_lead_id" in dbt_tests
 
