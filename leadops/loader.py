@@ -329,7 +329,8 @@ def _column_rules(column: Column, raw: str, native_type: str) -> tuple[str, list
     if native_type == column.sql_type == "TIMESTAMP":
         required = [f"case when {raw} is null then 'missing required {name}' end"] if column.required else []
         return raw, required
-    text = f"nullif(trim(cast({raw} as varchar)), '')"
+    # Trim tabs and line breaks too: spreadsheets leave them around pasted values.
+    text = f"nullif(trim(cast({raw} as varchar), ' ' || chr(9) || chr(10) || chr(13)), '')"
     shown = f"'{name} ' || {_in_quotes_sql(f'left({text}, 80)')}"
     problems = []
     if column.required:
@@ -351,6 +352,8 @@ def _column_rules(column: Column, raw: str, native_type: str) -> tuple[str, list
         problems.append(f"case when {text} is not null and {value} is null then {shown} || ' is not true/false' end")
     else:
         value = f"try_cast({text} as {column.sql_type})"
+        if column.sql_type == "BIGINT":  # a cast would round 12.5 to 13: refuse instead
+            value = f"case when regexp_full_match({text}, '[+-]?[0-9]+') then {value} end"
         kind = "a whole number" if column.sql_type == "BIGINT" else "a number"
         problems.append(f"case when {text} is not null and {value} is null then {shown} || ' is not {kind}' end")
         if name in NON_NEGATIVE:
