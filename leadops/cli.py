@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -154,6 +155,7 @@ def _run(args: argparse.Namespace) -> int:
     # dbt's own log lines go to a file beside the warehouse; the terminal gets the numbers.
     log_path = args.warehouse.parent / "logs" / "last_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         result = defs.resolve_job_def("refresh").execute_in_process(
             instance=_instance(),
@@ -161,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
-    problems = report_run(result)
+    problems = report_run(result, time.perf_counter() - started)
     print(f"dbt log: {log_path}")
     if problems:
         print(f"\nleadops run as of {as_of} FAILED: {problems} problem(s) above", file=sys.stderr)

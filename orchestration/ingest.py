@@ -1,5 +1,7 @@
 """Ingest: landing files -> `raw.*` tables, one asset per source, each file checked as it lands."""
 
+import time
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -90,9 +92,12 @@ class ExpectationGate:
     def __init__(self, suite: str):
         self.suite = suite
         self.outcomes: list[tuple[str, SuiteOutcome]] = []
+        self.seconds = 0.0
 
     def __call__(self, source: Source, file_name: str, frame) -> list[GateFinding]:
+        started = time.perf_counter()
         outcome = validate_frame(frame.drop(columns="_line_number"), self.suite)
+        self.seconds += time.perf_counter() - started
         self.outcomes.append((file_name, outcome))
         return [
             GateFinding(
@@ -114,6 +119,7 @@ class ExpectationGate:
             description=f"{len(self.outcomes)} new file(s) validated" if self.outcomes else "no new files",
             metadata={
                 "files_validated": len(self.outcomes),
+                "gate_seconds": round(self.seconds, 3),
                 "rows_validated": sum(o.rows_validated for _, o in self.outcomes),
                 "failing_count": sum(f.unexpected_count for _, f in failures),
                 "failures": dg.MetadataValue.json(
@@ -146,6 +152,20 @@ def _report_metadata(report: SourceReport, total_rows: int) -> dict:
         "files_skipped": len(report.with_status("skipped")),
         "files_rejected": len(report.with_status("rejected")),
         "table_rows": total_rows,
+        "file_reports": dg.MetadataValue.json(
+            [
+                {
+                    "file": f.file_name,
+                    "status": f.status,
+                    "read": f.rows_read,
+                    "loaded": f.rows_loaded,
+                    "quarantined": f.rows_quarantined,
+                    "message": f.message,
+                    "warnings": f.warnings,
+                }
+                for f in report.files
+            ]
+        ),
         "files": dg.MetadataValue.md(
             "| file | status | read | loaded | quarantined | note |\n|---|---|---|---|---|---|\n" + files
         ),
