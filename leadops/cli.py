@@ -77,6 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
     run.set_defaults(handler=_run)
 
+    segments = commands.add_parser("segments", help="list the segments with their lead counts")
+    segments.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
+    segments.set_defaults(handler=_segments)
+
+    export = commands.add_parser("export", help="write one segment as CSV or Parquet for a CRM import")
+    export.add_argument("segment", help="segment name, e.g. sql (see leadops segments)")
+    export.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
+    export.set_defaults(handler=_export)
+
     lake = commands.add_parser("lake-export", help="write the raw and config tables as Parquet for other engines")
     lake.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
     lake.add_argument("--out", type=Path, default=PROJECT_ROOT / "data" / "lake", help="lake folder (data/lake)")
@@ -104,6 +115,35 @@ def _demo_data(args: argparse.Namespace) -> int:
         f"wrote {summary.accounts} accounts, {summary.leads} leads, {summary.events} events and "
         f"{summary.conversions} conversions to {summary.out}"
     )
+    return 0
+
+
+def _read_only(warehouse: Path):
+    import duckdb
+
+    if not warehouse.exists():
+        raise UserError(f"the warehouse {warehouse} does not exist (run leadops run first)")
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+def _segments(args: argparse.Namespace) -> int:
+    from leadops.exports import segment_counts
+
+    with _read_only(args.warehouse) as con:
+        for segment, leads in segment_counts(con):
+            print(f"{segment:<16}{leads:>9}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from leadops.exports import export_segment
+
+    with _read_only(args.warehouse) as con:
+        try:
+            rows = export_segment(con, args.segment, args.format, args.out)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+    print(f"wrote {rows} leads of segment {args.segment} to {args.out}")
     return 0
 
 

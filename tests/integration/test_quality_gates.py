@@ -136,3 +136,14 @@ def test_a_file_failing_an_error_expectation_is_rejected_and_blocks_the_run(stor
     code, output = run(landing, warehouse, capsys)
     assert code == 0, output
     assert rows(warehouse, "select count(*) from raw.activity where event_id in ('e9', 'e10')") == [(2,)]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_formulas_are_neutralised_in_exports(story, tmp_path, file_format):
+    _, warehouse = story
+    ((segment,),) = rows(warehouse, "select segment from marts.segment_members where lead_id = 'L4'")
+    out = tmp_path / f"segment.{file_format}"
+    assert main(["export", segment, "--format", file_format, "--out", str(out), "--warehouse", str(warehouse)]) == 0
+    reader = f"read_csv('{out}', all_varchar = true)" if file_format == "csv" else f"read_parquet('{out}')"
+    exported = duckdb.execute(f"select first_name, email from {reader} where lead_id = 'L4'").fetchone()
+    assert exported == ('\'=HYPERLINK("http://x.example","hi")', "di@acme.com")

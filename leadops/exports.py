@@ -1,0 +1,99 @@
+"""Segment lists as files a CRM or a spreadsheet imports safely.
+
+Columns are stable and documented (EXPORT_COLUMNS). Text that a spreadsheet would run as a
+formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with a single quote,
+the OWASP CSV-injection advice, so `=HYPERLINK(...)` in a name arrives as text.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from leadops.loader import quote_literal
+
+EXPORT_COLUMNS = {
+    "lead_id": "CRM identifier of the lead",
+    "email": "address, lower-cased",
+    "first_name": "as in the CRM",
+    "last_name": "as in the CRM",
+    "company": "company name",
+    "score": "0..100",
+    "grade": "fit grade and engagement tier, e.g. A1",
+    "segment": "the lead's segment",
+    "top_reasons": "the three factors that added most points, e.g. 'demo_request +40; ideal_industry +15'",
+    "as_of_date": "the date the score was computed as of",
+}
+FORMATS = ("csv", "parquet")
+FORMULA_START = r"^[=+\-@\t\r]"
+TEXT_COLUMNS = ("email", "first_name", "last_name", "company", "top_reasons")
+
+
+def neutralised(expression: str) -> str:
+    """SQL that makes a text value safe to open in a spreadsheet."""
+    return (
+        f"case when regexp_matches({expression}, {quote_literal(FORMULA_START)}) "
+        f"then '''' || {expression} else {expression} end"
+    )
+
+
+def export_query(segment: str | None) -> tuple[str, list]:
+    columns = {
+        "lead_id": "scores.lead_id",
+        "email": "scores.email",
+        "first_name": "scores.first_name",
+        "last_name": "scores.last_name",
+        "company": "scores.company_name",
+        "score": "cast(scores.score as double)",
+        "grade": "scores.score_label",
+        "segment": "scores.segment",
+        "top_reasons": "coalesce(reasons.top_reasons, '')",
+        "as_of_date": "scores.as_of_date",
+    }
+    select = ",\n    ".join(
+        f"{neutralised(expression) if name in TEXT_COLUMNS else expression} as {name}"
+        for name, expression in columns.items()
+    )
+    sql = f"""
+        with ranked as (
+            select lead_id, factor, points,
+                row_number() over (partition by lead_id order by points desc, factor) as rank
+            from marts.lead_score_factors where points > 0
+        ),
+        reasons as (
+            select lead_id, string_agg(factor || ' +' || cast(points as varchar), '; ' order by rank) as top_reasons
+            from ranked where rank <= 3 group by lead_id
+        )
+        select
+            {select}
+        from marts.segment_members as members
+        join marts.lead_scores as scores using (lead_id)
+        left join reasons using (lead_id)
+        {"where members.segment = ?" if segment else ""}
+        order by scores.score desc, scores.lead_id
+    """
+    return sql, [segment] if segment else []
+
+
+def segment_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    return con.execute(
+        "select segment, count(*) from marts.segment_members group by segment order by min(score) desc"
+    ).fetchall()
+
+
+def export_segment(con: duckdb.DuckDBPyConnection, segment: str, file_format: str, out: Path) -> int:
+    """Write one segment to `out` (replaced whole, never half-written); return the row count."""
+    if file_format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {file_format!r}")
+    known = dict(segment_counts(con))
+    if segment not in known:
+        raise ValueError(f"no segment {segment!r}; the segments are {', '.join(known) or 'none yet'}")
+    sql, parameters = export_query(segment)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    options = "format csv, header true" if file_format == "csv" else "format parquet"
+    con.execute(f"copy ({sql}) to {quote_literal(str(partial))} ({options})", parameters)
+    os.replace(partial, out)
+    return known[segment]
