@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
     run.set_defaults(handler=_run)
 
+    explain = commands.add_parser("explain", help="print how a lead's score was made, factor by factor")
+    explain.add_argument("lead_id")
+    explain.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
+    explain.set_defaults(handler=_explain)
+
     segments = commands.add_parser("segments", help="list the segments with their lead counts")
     segments.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
     segments.set_defaults(handler=_segments)
@@ -124,6 +129,15 @@ def _read_only(warehouse: Path):
     if not warehouse.exists():
         raise UserError(f"the warehouse {warehouse} does not exist (run leadops run first)")
     return duckdb.connect(str(warehouse), read_only=True)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from leadops.run_report import explain_lead
+
+    with _read_only(args.warehouse) as con:
+        if not explain_lead(con, args.lead_id):
+            raise UserError(f"no lead {args.lead_id!r} in {args.warehouse} (was it created after the as_of date?)")
+    return 0
 
 
 def _segments(args: argparse.Namespace) -> int:

@@ -111,3 +111,33 @@ def print_summary(warehouse: Path, as_of: date, top: int = 10) -> None:
     for lead_id, company, score, label, segment in leaders:
         print(f"  {lead_id:<12}{company[:24]:<26}{score:>7}  {label:<5}  {segment}")
     print(f"\nTables are in {warehouse} (schema marts), e.g. duckdb {warehouse} -c 'from marts.segment_members'")
+
+
+def explain_lead(con: duckdb.DuckDBPyConnection, lead_id: str) -> bool:
+    """Print a lead's score factor by factor; False when there is no such lead."""
+    lead = con.execute(
+        "select lead_id, coalesce(first_name || ' ' || last_name, email), coalesce(company_name, ''), score, "
+        "score_label, segment, as_of_date, fit_points, engagement_points, negative_points, disqualified_by "
+        "from marts.lead_scores where lead_id = ?",
+        [lead_id],
+    ).fetchone()
+    if lead is None:
+        return False
+    lead_id, name, company, score, label, segment, as_of, fit, engagement, negative, disqualified_by = lead
+    print(f"{lead_id}  {name}  {company}".rstrip())
+    print(f"score {score} ({label}), segment {segment}, as of {as_of}")
+    print(f"fit {fit}, engagement {engagement}, negative {negative}")
+    if disqualified_by:
+        print(f"disqualified by {disqualified_by}")
+    factors = con.execute(
+        "select factor_group, factor, points, coalesce(evidence, '') from marts.lead_score_factors "
+        "where lead_id = ? order by case factor_group when 'fit' then 1 when 'engagement' then 2 "
+        "when 'negative' then 3 when 'disqualifier' then 4 else 5 end, points desc, factor",
+        [lead_id],
+    ).fetchall()
+    print(f"\n  {'group':<13}{'factor':<28}{'points':>8}  evidence")
+    for group, factor, points, evidence in factors:
+        print(f"  {group:<13}{factor:<28}{points:>8}  {evidence}")
+    total = sum(points for _, _, points, _ in factors)
+    print(f"  {'':<13}{'score = sum of the factors':<28}{total:>8}")
+    return True
