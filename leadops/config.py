@@ -82,12 +82,21 @@ class EngagementRule(_Strict):
     half_life_days: float | None = Field(default=None, gt=0)
     window_days: int | None = Field(default=None, gt=0)
     max_points: float | None = Field(default=None, ge=0)
+    group: Name | None = None
     description: str = ""
 
 
 class Engagement(_Strict):
     total_cap: float = Field(gt=0)
+    group_caps: dict[Name, float] = {}
     rules: list[EngagementRule]
+
+    @model_validator(mode="after")
+    def _groups_exist(self) -> Engagement:
+        unknown = sorted({r.group for r in self.rules if r.group and r.group not in self.group_caps})
+        if unknown:
+            raise ValueError(f"rules name groups without a cap in group_caps: {unknown}")
+        return self
 
 
 class SignalRule(_Strict):
@@ -102,7 +111,33 @@ class Negative(_Strict):
     newsletters_ignored_count: int = Field(default=5, gt=0)
     dormant_days: int = Field(default=120, gt=0)
     careers_page_views: int = Field(default=2, gt=0)
+    # "Escape": an event of these types wipes the engagement the lead earned before it.
+    escape_event_types: list[Text] = []
     rules: list[SignalRule]
+
+
+class Hot(_Strict):
+    """Urgency: what makes a lead hot within the last `window_days`."""
+
+    window_days: int = Field(default=7, gt=0)
+    prior_days: int = Field(default=28, gt=0)
+    velocity_ratio: float = Field(default=2.0, gt=0)
+    velocity_min_events: int = Field(default=5, gt=0)
+    burst_page_views_per_hour: int = Field(default=5, gt=0)
+    case_study_url: Text = "/case-studies"
+    case_study_downloads: int = Field(default=2, gt=0)
+    trigger_urls: list[Text] = ["/pricing", "/contact"]
+    trigger_event_types: list[Text] = ["demo_request", "trial_signup"]
+
+
+class SegmentList(_Strict):
+    """A list of leads for a campaign: any of `segments` (all if empty), any of `fit_grades`, hot ones only."""
+
+    name: Name
+    segments: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")]] = []
+    fit_grades: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")]] = []
+    hot_only: bool = False
+    description: str = ""
 
 
 class KeywordGroup(_Strict):
@@ -130,6 +165,7 @@ class Accounts(_Strict):
     engaged_min_points: float = Field(default=10, ge=0)
     mqa_min_engaged_contacts: int = Field(default=3, gt=0)
     mqa_min_departments: int = Field(default=2, gt=0)
+    lift_points: float = 10  # added to every lead of a marketing-qualified account
 
 
 class ScoringConfig(_Strict):
@@ -142,6 +178,8 @@ class ScoringConfig(_Strict):
     grades: list[Band] = Field(min_length=1)
     tiers: list[Band] = Field(min_length=1)
     segments: Segments
+    hot: Hot = Hot()
+    segment_lists: list[SegmentList] = []
     accounts: Accounts = Accounts()
 
     @model_validator(mode="after")
@@ -164,6 +202,13 @@ class ScoringConfig(_Strict):
             labels = [b.label for b in bands]
             if len(set(labels)) != len(labels) or "disqualified" in labels:
                 raise ValueError(f"{kind}: labels must be unique and 'disqualified' is reserved")
+        segments = {b.label for b in self.segments.thresholds} | {"disqualified"}
+        grades = {b.label for b in self.grades}
+        for entry in self.segment_lists:
+            if entry.name in segments:
+                raise ValueError(f"segment_lists: {entry.name!r} is already a segment")
+            if not set(entry.segments) <= segments or not set(entry.fit_grades) <= grades:
+                raise ValueError(f"segment_lists: {entry.name!r} names a segment or grade that does not exist")
         return self
 
     @property
@@ -221,7 +266,24 @@ class ScoringConfig(_Strict):
             "account_engaged_min_points": self.accounts.engaged_min_points,
             "account_mqa_min_engaged_contacts": self.accounts.mqa_min_engaged_contacts,
             "account_mqa_min_departments": self.accounts.mqa_min_departments,
+            "account_lift_points": self.accounts.lift_points,
+            "hot_window_days": self.hot.window_days,
+            "hot_prior_days": self.hot.prior_days,
+            "hot_velocity_ratio": self.hot.velocity_ratio,
+            "hot_velocity_min_events": self.hot.velocity_min_events,
+            "hot_burst_page_views_per_hour": self.hot.burst_page_views_per_hour,
+            "hot_case_study_downloads": self.hot.case_study_downloads,
         }
+        event_lists = [{"list_name": "escape_event_type", "value": v} for v in self.negative.escape_event_types]
+        event_lists += [{"list_name": "hot_url", "value": v} for v in self.hot.trigger_urls]
+        event_lists += [{"list_name": "hot_event_type", "value": v} for v in self.hot.trigger_event_types]
+        event_lists += [{"list_name": "case_study_url", "value": self.hot.case_study_url}]
+        list_rows = [
+            {"list_name": entry.name, "segment": segment, "fit_grade": grade, "requires_hot": entry.hot_only}
+            for entry in self.segment_lists
+            for segment in entry.segments or [None]
+            for grade in entry.fit_grades or [None]
+        ]
         return {
             "fit_rules": fit_rows,
             "engagement_rules": [
@@ -233,9 +295,15 @@ class ScoringConfig(_Strict):
                     "half_life_days": r.half_life_days,
                     "window_days": r.window_days,
                     "max_points": r.max_points,
+                    "rule_group": r.group,
                 }
                 for r in self.engagement.rules
             ],
+            "engagement_group_caps": [
+                {"group_name": name, "max_points": cap} for name, cap in self.engagement.group_caps.items()
+            ],
+            "event_lists": event_lists,
+            "segment_lists": list_rows,
             "signal_rules": [
                 {"rule_name": r.name, "signal": r.signal, "points": r.points, "is_disqualifier": r.disqualify}
                 for r in self.negative.rules
@@ -294,7 +362,11 @@ CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "half_life_days": "double",
         "window_days": "integer",
         "max_points": "double",
+        "rule_group": "varchar",
     },
+    "engagement_group_caps": {"group_name": "varchar", "max_points": "double"},
+    "event_lists": {"list_name": "varchar", "value": "varchar"},
+    "segment_lists": {"list_name": "varchar", "segment": "varchar", "fit_grade": "varchar", "requires_hot": "boolean"},
     "signal_rules": {
         "rule_name": "varchar",
         "signal": "varchar",

@@ -79,7 +79,8 @@ def export_query(segment: str | None) -> tuple[str, list]:
 
 def segment_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     return con.execute(
-        "select segment, count(*) from marts.segment_members group by segment order by min(score) desc"
+        "select segment, count(*) from marts.segment_members group by segment "
+        "order by min(list_type), min(score) desc, segment"
     ).fetchall()
 
 

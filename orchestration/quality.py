@@ -198,18 +198,24 @@ RECONCILIATIONS = [
     Reconciliation(
         name="every_lead_in_one_segment",
         asset="marts/segment_members",
-        description="Every scored lead is in exactly one segment, and the segment counts add up to the lead count.",
+        description=(
+            "Every scored lead is in exactly one lifecycle segment, the segment counts add up to the lead count, "
+            "and no disqualified lead is on a campaign list."
+        ),
         failing_rows="""
-            select lead_id, 'in no segment' as problem from marts.lead_scores anti join marts.segment_members
-                using (lead_id)
+            with lifecycle as (select * from marts.segment_members where list_type = 'lifecycle')
+            select lead_id, 'in no segment' as problem from marts.lead_scores anti join lifecycle using (lead_id)
             union all
-            select lead_id, 'in ' || count(*) || ' segments' as problem from marts.segment_members
+            select lead_id, 'in ' || count(*) || ' segments' as problem from lifecycle
                 group by lead_id having count(*) > 1
             union all
             select 'all' as lead_id, 'segments hold ' || members || ' leads, lead_scores ' || leads as problem
-            from (select count(*) as members from marts.segment_members),
-                (select count(*) as leads from marts.lead_scores)
+            from (select count(*) as members from lifecycle), (select count(*) as leads from marts.lead_scores)
             where members <> leads
+            union all
+            select members.lead_id, 'disqualified but on list ' || members.segment as problem
+            from marts.segment_members as members join marts.lead_scores as scores using (lead_id)
+            where members.list_type = 'list' and scores.is_disqualified
         """,
     ),
 ]

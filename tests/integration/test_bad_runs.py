@@ -44,4 +44,6 @@ def test_a_rejected_file_is_named_and_fails_the_run_but_the_rest_is_scored(tmp_p
     err = capsys.readouterr().err
     assert "broken.csv, line 1: missing required column(s) email, created_at" in err
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        assert con.execute("select lead_id, segment from marts.segment_members").fetchall() == [("L1", "cold")]
+        assert con.execute(
+            "select lead_id, segment from marts.segment_members where list_type = 'lifecycle'"
+        ).fetchall() == [("L1", "cold")]

@@ -84,13 +84,32 @@ def test_every_lead_has_exactly_one_segment_and_a_score(warehouse):
     )[0]
     scored, distinct, null_scores = query(
         warehouse,
-        "select count(*), count(distinct lead_id), count_if(score is null) from marts.segment_members",
+        "select count(*), count(distinct lead_id), count_if(score is null) from marts.segment_members "
+        "where list_type = 'lifecycle'",
     )[0]
     assert scored == distinct == raw_leads == 602
     assert null_scores == 0
     segments = {s for (s,) in query(warehouse, "select distinct segment from marts.segment_members")}
-    assert segments <= {"disqualified", "cold", "warm", "mql", "sql"}
-    assert {"disqualified", "cold", "sql"} <= segments
+    assert {"disqualified", "cold", "warm", "mql", "sql"} <= segments
+    assert {"hot_leads", "conversion_campaign", "nurture"} <= segments
+
+
+def test_the_ideal_lead_is_hot_because_it_asked_for_a_demo(warehouse):
+    ((is_hot, trigger),) = query(
+        warehouse, "select is_hot, hot_trigger from marts.lead_scores where lead_id = 'P-IDEAL'"
+    )
+    assert (is_hot, trigger) == (True, "demo_request on 2026-06-25")
+    assert query(
+        warehouse,
+        "select count(*) from marts.segment_members where segment = 'hot_leads' and lead_id in ('P-IDEAL', 'P-RIVAL')",
+    ) == [(1,)]
+
+
+def test_history_holds_the_run_and_every_lead_entered_a_segment(warehouse):
+    assert query(warehouse, "select count(*), min(as_of_date)::varchar from marts.lead_score_history") == [(602, AS_OF)]
+    assert query(warehouse, "select count(distinct lead_id) from marts.segment_changes where change = 'entered'") == [
+        (602,)
+    ]
 
 
 def test_factor_rows_add_up_to_each_score(warehouse):
@@ -127,9 +146,8 @@ def test_converters_score_higher_than_the_rest(warehouse):
 def test_the_same_inputs_and_as_of_give_the_same_tables(warehouse, landing, tmp_path, monkeypatch):
     again = tmp_path / "again.duckdb"
     assert run(landing, again, monkeypatch) == 0
-    for table in ("lead_scores", "segment_members", "lead_score_factors", "account_rollup"):
-        order = "lead_id, factor" if table == "lead_score_factors" else "1"
-        sql = f"select * from marts.{table} order by {order}"
+    for table in ("lead_scores", "segment_members", "lead_score_factors", "account_rollup", "lead_score_history"):
+        sql = f"select * from marts.{table} order by all"
         assert query(warehouse, sql) == query(again, sql), table
 
 

@@ -12,13 +12,20 @@ rules as (
 
 ),
 
+resets as (
+
+    select * from {{ ref('int_engagement_resets') }}
+
+),
+
 matched as (
 
     -- Each event earns the rule's points, halved every half_life_days (no half-life: no decay),
-    -- if it falls inside the rule's window (no window: all history).
+    -- if it falls inside the rule's window (no window: all history) and after the lead's last escape.
     select
         events.lead_id,
         rules.rule_name,
+        rules.rule_group,
         rules.max_points,
         events.occurred_at,
         rules.points * case
@@ -34,6 +41,9 @@ matched as (
                 or {{ dbt.position('rules.url_contains', "coalesce(events.url, '')") }} > 0
             )
             and (rules.window_days is null or events.days_before_as_of <= rules.window_days)
+    left join resets
+        on events.lead_id = resets.lead_id
+    where resets.reset_at is null or events.occurred_at > resets.reset_at
 
 ),
 
@@ -42,6 +52,7 @@ per_rule as (
     select
         lead_id,
         rule_name,
+        max(rule_group) as rule_group,
         count(*) as event_count,
         max(occurred_at) as last_event_at,
         max(max_points) as max_points,
@@ -56,6 +67,7 @@ final as (
     select
         lead_id,
         rule_name,
+        rule_group,
         event_count,
         last_event_at,
         {{ leadops.points('decayed_points') }} as uncapped_points,

@@ -12,9 +12,9 @@ activity as (
 
 ),
 
-rules_applied as (
+groups as (
 
-    select * from {{ ref('int_engagement_rules_applied') }}
+    select * from {{ ref('int_engagement_groups_capped') }}
 
 ),
 
@@ -28,10 +28,10 @@ rule_points as (
 
     select
         leads.lead_id,
-        coalesce(sum(rules_applied.points), 0) as points_before_total_cap
+        coalesce(sum(groups.points), 0) as points_before_total_cap
     from leads
-    left join rules_applied
-        on leads.lead_id = rules_applied.lead_id
+    left join groups
+        on leads.lead_id = groups.lead_id
     group by leads.lead_id
 
 ),

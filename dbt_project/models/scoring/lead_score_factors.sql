@@ -18,9 +18,42 @@ engagement_rules as (
 
 ),
 
+engagement_groups as (
+
+    select * from {{ ref('int_engagement_groups_capped') }}
+
+),
+
 engagement as (
 
     select * from {{ ref('lead_engagement') }}
+
+),
+
+resets as (
+
+    select * from {{ ref('int_engagement_resets') }}
+
+),
+
+lifted_accounts as (
+
+    select
+        leads.lead_id,
+        parameters.account_lift_points as points,
+        {{ dbt.concat([
+            "accounts.account_domain",
+            "': '",
+            "cast(accounts.engaged_contacts as " ~ dbt.type_string() ~ ")",
+            "' engaged contacts in '",
+            "cast(accounts.engaged_departments as " ~ dbt.type_string() ~ ")",
+            "' departments'",
+        ]) }} as evidence
+    from {{ ref('int_leads_enriched') }} as leads
+    inner join {{ ref('account_rollup') }} as accounts
+        on leads.account_domain = accounts.account_domain
+    cross join {{ ref('stg_config__parameters') }} as parameters
+    where accounts.is_marketing_qualified
 
 ),
 
@@ -54,7 +87,17 @@ rule_factors as (
     from engagement_rules
 
     union all
-    -- The total engagement cap, as a factor of its own so the factors still add up.
+    -- Group and total caps are factors of their own, so the factors still add up.
+    select
+        lead_id,
+        'engagement' as factor_group,
+        {{ dbt.concat(["'group_cap:'", "rule_group"]) }} as factor,
+        points - points_before_cap as points,
+        {{ dbt.concat(["'group capped at '", "cast(points as " ~ dbt.type_string() ~ ")"]) }} as evidence
+    from engagement_groups
+    where points < points_before_cap
+
+    union all
     select
         lead_id,
         'engagement' as factor_group,
@@ -63,6 +106,29 @@ rule_factors as (
         {{ dbt.concat(["'capped at '", "cast(engagement_points as " ~ dbt.type_string() ~ ")"]) }} as evidence
     from engagement
     where engagement_points < points_before_total_cap
+
+    union all
+    select
+        lead_id,
+        'engagement' as factor_group,
+        'engagement_reset' as factor,
+        {{ leadops.points('0') }} as points,
+        {{ dbt.concat([
+            "'engagement before '",
+            "cast(reset_at as " ~ dbt.type_string() ~ ")",
+            "' reset by '",
+            "reset_by",
+        ]) }} as evidence
+    from resets
+
+    union all
+    select
+        lead_id,
+        'account' as factor_group,
+        'account_lift' as factor,
+        {{ leadops.points('points') }} as points,
+        evidence
+    from lifted_accounts
 
     union all
     select

@@ -24,6 +24,12 @@ factors as (
 
 ),
 
+urgency as (
+
+    select * from {{ ref('int_lead_urgency') }}
+
+),
+
 totals as (
 
     -- The score is the sum of the lead's factor rows (see lead_score_factors).
@@ -62,6 +68,9 @@ final as (
         negative.is_disqualified,
         negative.disqualified_by,
         case when negative.is_disqualified then 'disqualified' else segments.label end as segment,
+        urgency.hot_trigger is not null and not negative.is_disqualified as is_hot,
+        case when not negative.is_disqualified then urgency.hot_trigger end as hot_trigger,
+        urgency.engagement_velocity,
         {{ leadops.as_of_date() }} as as_of_date
     from fit
     inner join totals
@@ -72,6 +81,8 @@ final as (
         on fit.lead_id = negative.lead_id
     inner join segments
         on fit.lead_id = segments.lead_id and segments.band_order = 1
+    inner join urgency
+        on fit.lead_id = urgency.lead_id
 
 )
 

@@ -15,7 +15,8 @@ final as (
         points,
         half_life_days,
         window_days,
-        max_points
+        max_points,
+        rule_group
     from source
 
 )

@@ -6,6 +6,13 @@
     'account_engaged_min_points',
     'account_mqa_min_engaged_contacts',
     'account_mqa_min_departments',
+    'account_lift_points',
+    'hot_window_days',
+    'hot_prior_days',
+    'hot_velocity_ratio',
+    'hot_velocity_min_events',
+    'hot_burst_page_views_per_hour',
+    'hot_case_study_downloads',
 ] -%}
 
 with
