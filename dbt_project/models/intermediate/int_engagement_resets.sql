@@ -20,7 +20,7 @@ ranked as (
         events.lead_id,
         events.occurred_at as reset_at,
         events.event_type as reset_by,
-        row_number() over (partition by events.lead_id order by events.occurred_at desc, events.event_id) as recency
+        row_number() over (partition by events.lead_id order by events.occurred_at desc, events.event_id asc) as recency
     from events
     inner join escape_types
         on events.event_type = escape_types.event_type

@@ -109,7 +109,8 @@ velocity as (
         sum(case when events.days_before_as_of < parameters.hot_window_days then 1 else 0 end) as recent_events,
         sum(
             case
-                when events.days_before_as_of >= parameters.hot_window_days
+                when
+                    events.days_before_as_of >= parameters.hot_window_days
                     and events.days_before_as_of < parameters.hot_window_days + parameters.hot_prior_days
                     then 1
                 else 0
