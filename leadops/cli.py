@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -54,28 +54,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo_data)
 
     run = commands.add_parser("run", help="refresh the whole graph through Dagster and print a summary")
-    run.add_argument("--landing", type=Path, default=DEFAULT_LANDING, help="landing folder (default data/landing)")
-    run.add_argument(
-        "--warehouse",
-        type=Path,
-        default=DEFAULT_WAREHOUSE,
-        help="DuckDB file (default data/warehouse.duckdb)",
-    )
-    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scoring configuration (scoring.yml)")
+    _refresh_options(run)
     run.add_argument("--as-of", type=_date, default=None, help="score as of this date (default today, UTC)")
-    run.add_argument(
-        "--dbt-target",
-        default=os.environ.get("LEADOPS_DBT_TARGET", "duckdb"),
-        help="dbt target the models build on: duckdb (default) or spark (needs the spark extra)",
-    )
-    run.add_argument(
-        "--lake",
-        type=Path,
-        default=PROJECT_ROOT / "data" / "lake",
-        help="where raw tables are shared as Parquet with a non-DuckDB target (default data/lake)",
-    )
     run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
     run.set_defaults(handler=_run)
+
+    backfill = commands.add_parser(
+        "backfill", help="recompute the score history of past dates (the only way past history changes)"
+    )
+    _refresh_options(backfill)
+    backfill.add_argument("--start", type=_date, required=True, help="first date to recompute (YYYY-MM-DD)")
+    backfill.add_argument("--end", type=_date, required=True, help="last date to recompute (YYYY-MM-DD)")
+    backfill.set_defaults(handler=_backfill)
 
     explain = commands.add_parser("explain", help="print how a lead's score was made, factor by factor")
     explain.add_argument("lead_id")
@@ -101,6 +91,28 @@ def _parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="parse the dbt project into its manifest (done by make)")
     prepare.set_defaults(handler=_prepare)
     return parser
+
+
+def _refresh_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--landing", type=Path, default=DEFAULT_LANDING, help="landing folder (default data/landing)")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=DEFAULT_WAREHOUSE,
+        help="DuckDB file (default data/warehouse.duckdb)",
+    )
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scoring configuration (scoring.yml)")
+    parser.add_argument(
+        "--dbt-target",
+        default=os.environ.get("LEADOPS_DBT_TARGET", "duckdb"),
+        help="dbt target the models build on: duckdb (default) or spark (needs the spark extra)",
+    )
+    parser.add_argument(
+        "--lake",
+        type=Path,
+        default=PROJECT_ROOT / "data" / "lake",
+        help="where raw tables are shared as Parquet with a non-DuckDB target (default data/lake)",
+    )
 
 
 def _demo_data(args: argparse.Namespace) -> int:
@@ -181,9 +193,52 @@ def _prepare(_: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    as_of = args.as_of or datetime.now(UTC).date()
+    _prepare_run(args)
+    if _refresh(args, as_of):
+        return 1
+    if args.dbt_target != "duckdb":
+        print(f"the marts were built on {args.dbt_target}; query them there")
+    elif not args.quiet:
+        from leadops.run_report import print_summary
+
+        print_summary(args.warehouse, as_of)
+    return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    """Recompute past dates, oldest first, then the latest date again so the marts stay current."""
+    if args.end < args.start:
+        raise UserError("--end is before --start")
+    _prepare_run(args)
+    latest = _latest_history_date(args.warehouse)
+    dates = [args.start + timedelta(days=n) for n in range((args.end - args.start).days + 1)]
+    if latest and latest > args.end:
+        dates.append(latest)
+    for as_of in dates:
+        print(f"backfill as of {as_of}")
+        if _refresh(args, as_of):
+            return 1
+    print(f"recomputed {len(dates)} date(s) of marts.lead_score_history and marts.segment_changes")
+    return 0
+
+
+def _latest_history_date(warehouse: Path) -> date | None:
+    if not warehouse.exists():
+        return None
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (exists,) = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'lead_score_history'"
+        ).fetchone()
+        return con.execute("select max(as_of_date) from marts.lead_score_history").fetchone()[0] if exists else None
+
+
+def _prepare_run(args: argparse.Namespace) -> None:
     from leadops.config import ConfigError, load_config
 
-    as_of = args.as_of or datetime.now(UTC).date()
     try:
         load_config(args.config)  # fail before any work, with the entry and the problem named
     except ConfigError as error:
@@ -202,6 +257,10 @@ def _run(args: argparse.Namespace) -> int:
     from orchestration.project import prepare_manifest
 
     prepare_manifest()
+
+
+def _refresh(args: argparse.Namespace, as_of: date) -> int:
+    """One run of the Dagster `refresh` job as of a date; prints what it did, returns the problem count."""
     from leadops.run_report import report_run
     from orchestration.definitions import defs
     from orchestration.resources import AS_OF_TAG
@@ -221,14 +280,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"dbt log: {log_path}")
     if problems:
         print(f"\nleadops run as of {as_of} FAILED: {problems} problem(s) above", file=sys.stderr)
-        return 1
-    if args.dbt_target != "duckdb":
-        print(f"the marts were built on {args.dbt_target}; query them there")
-    elif not args.quiet:
-        from leadops.run_report import print_summary
-
-        print_summary(args.warehouse, as_of)
-    return 0
+    return problems
 
 
 def _instance():
