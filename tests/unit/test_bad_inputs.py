@@ -2,20 +2,12 @@
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from leadops.contract import SOURCES
 from leadops.loader import GateFinding, load_source
 
 LEADS = "lead_id,email,created_at,first_name,job_title\n"
-
-
-@pytest.fixture
-def con(tmp_path):
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    yield connection
-    connection.close()
 
 
 def drop(landing: Path, source: str, name: str, content: str | bytes) -> None:

@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -8,13 +7,6 @@ from leadops.contract import SOURCES
 from leadops.loader import load_source
 
 HEADER = "lead_id,email,created_at,job_title\n"
-
-
-@pytest.fixture
-def con(tmp_path):
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    yield connection
-    connection.close()
 
 
 def _drop(folder: Path, name: str, content: str | bytes) -> Path:
