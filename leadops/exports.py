@@ -31,6 +31,12 @@ FORMULA_START = r"^[=+\-@\t\r]"
 TEXT_COLUMNS = ("email", "first_name", "last_name", "company", "top_reasons")
 
 
+def published_folder(warehouse: str | Path) -> Path:
+    """Where readers find the published copy and the exports: `LEADOPS_PUBLISHED`, else
+    `published/` beside the warehouse (`data/published` by default)."""
+    return Path(os.environ.get("LEADOPS_PUBLISHED") or Path(warehouse).resolve().parent / "published")
+
+
 def neutralised(expression: str) -> str:
     """SQL that makes a text value safe to open in a spreadsheet."""
     return (

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from leadops.exports import published_folder
+
 
 @dataclass
 class RunSummary:
@@ -110,7 +112,9 @@ def print_summary(warehouse: Path, as_of: date, top: int = 10) -> None:
     print(f"  {'lead_id':<12}{'company':<26}{'score':>7}  grade  segment")
     for lead_id, company, score, label, segment in leaders:
         print(f"  {lead_id:<12}{company[:24]:<26}{score:>7}  {label:<5}  {segment}")
-    print(f"\nTables are in {warehouse} (schema marts), e.g. duckdb {warehouse} -c 'from marts.segment_members'")
+    published = published_folder(warehouse)
+    print(f"\nRead the published copy (safe during refreshes): duckdb -readonly {published / 'leadops.duckdb'}")
+    print(f"Segment exports: {published / 'exports'}")
 
 
 def explain_lead(con: duckdb.DuckDBPyConnection, lead_id: str) -> bool:

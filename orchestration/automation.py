@@ -1,10 +1,17 @@
-"""Automation: the refresh job and the nightly schedule that runs it."""
+"""Automation: the refresh job, the nightly schedule and the landing-folder sensor.
 
+Freshness is declared on the models themselves (`freshness_fail_hours` in their dbt meta) and
+evaluated by the daemon."""
+
+import hashlib
+import json
 import os
+from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
-from orchestration.resources import AS_OF_TAG
+from orchestration.resources import AS_OF_TAG, LANDING_ENV
 
 # Steps share one DuckDB file, which allows one writing process at a time: run them in one process.
 refresh_job = dg.define_asset_job(
@@ -25,3 +32,36 @@ refresh_job = dg.define_asset_job(
 def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     as_of = context.scheduled_execution_time.date().isoformat()
     return dg.RunRequest(run_key=f"nightly-{as_of}", tags={AS_OF_TAG: as_of})
+
+
+@dg.sensor(
+    job=refresh_job,
+    minimum_interval_seconds=int(os.environ.get("LEADOPS_SENSOR_INTERVAL_SECONDS", "60")),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Rescores intra-day when new or changed files land: one run per new set of files.",
+)
+def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    current = landing_signatures(Path(os.environ[LANDING_ENV]))
+    new = sorted(current - seen)
+    if not new:
+        return dg.SensorResult(skip_reason="no new files in the landing folder")
+    as_of = datetime.now(UTC).date().isoformat()
+    run_key = hashlib.sha256("\n".join(new).encode()).hexdigest()[:16]
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=run_key, tags={AS_OF_TAG: as_of, "leadops/new_files": str(len(new))})],
+        cursor=json.dumps(sorted(current)),
+    )
+
+
+def landing_signatures(landing: Path) -> set[str]:
+    """Each landing file as `path|size|mtime`: a file that is replaced counts as new."""
+    return (
+        {
+            f"{path.relative_to(landing)}|{path.stat().st_size}|{path.stat().st_mtime_ns}"
+            for path in landing.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        }
+        if landing.is_dir()
+        else set()
+    )

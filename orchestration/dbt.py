@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -14,7 +15,8 @@ from orchestration.resources import ModelEngine, as_of_for
 
 class LeadopsTranslator(DagsterDbtTranslator):
     """Keys are `<schema>/<name>`, and a source `raw.leads` is the ingest asset `raw/leads`, so the
-    lineage is one graph; groups are the model's folder (staging, intermediate, marts, scoring)."""
+    lineage is one graph; groups are the model's folder (staging, intermediate, marts, scoring);
+    a model whose meta sets `freshness_fail_hours` gets a freshness policy."""
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -22,7 +24,26 @@ class LeadopsTranslator(DagsterDbtTranslator):
         if props["resource_type"] == "source":
             return spec.replace_attributes(key=dg.AssetKey([props["source_name"], props["name"]]))
         folder = props["fqn"][1] if len(props["fqn"]) > 2 else "dbt"
-        return spec.replace_attributes(key=dg.AssetKey([props["config"]["schema"], props["name"]]), group_name=folder)
+        spec = spec.replace_attributes(key=dg.AssetKey([props["config"]["schema"], props["name"]]), group_name=folder)
+        fail_hours = props["config"].get("meta", {}).get("freshness_fail_hours")
+        if fail_hours:  # the policy itself is attached by with_freshness_policies
+            spec = spec.merge_attributes(tags={FRESHNESS_TAG: str(fail_hours)})
+        return spec
+
+
+FRESHNESS_TAG = "leadops/freshness_fail_hours"
+
+
+def with_freshness_policies(defs: dg.Definitions) -> dg.Definitions:
+    """Give every asset tagged with FRESHNESS_TAG a time-window freshness policy (evaluated by the daemon)."""
+
+    def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
+        if FRESHNESS_TAG not in spec.tags:
+            return spec
+        window = timedelta(hours=float(spec.tags[FRESHNESS_TAG]))
+        return dg.apply_freshness_policy(spec, dg.FreshnessPolicy.time_window(fail_window=window))
+
+    return defs.map_resolved_asset_specs(func=apply)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LeadopsTranslator())

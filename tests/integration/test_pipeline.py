@@ -156,3 +156,16 @@ def test_a_rerun_loads_nothing_twice(warehouse, landing, monkeypatch, capsys):
     assert run(landing, warehouse, monkeypatch) == 0
     assert query(warehouse, "select count(*) from raw.activity") == before
     assert "0 file(s) loaded, 2 skipped" in capsys.readouterr().out
+
+
+def test_the_marts_are_published_as_a_read_only_copy_with_exports(warehouse):
+    published = warehouse.parent / "published" / "leadops.duckdb"
+    sql = "select * from marts.segment_members order by all"
+    assert query(published, sql) == query(warehouse, sql)
+    exports = warehouse.parent / "published" / "exports"
+    for segment, leads in query(published, "select segment, count(*) from marts.segment_members group by 1"):
+        for file_format in ("csv", "parquet"):
+            path = exports / f"{segment}.{file_format}"
+            reader = f"read_csv('{path}')" if file_format == "csv" else f"read_parquet('{path}')"
+            assert query(published, f"select count(*) from {reader}") == [(leads,)], path
+    assert not list(published.parent.glob(".*partial"))

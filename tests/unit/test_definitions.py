@@ -72,3 +72,28 @@ def test_the_nightly_schedule_scores_as_of_its_own_date():
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 14, 2, 0))
     (request,) = schedule.evaluate_tick(context).run_requests
     assert request.tags[AS_OF_TAG] == "2026-03-14"
+
+
+def test_the_landing_sensor_requests_one_run_per_new_set_of_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path))
+    (tmp_path / "leads").mkdir()
+    (tmp_path / "leads" / "monday.csv").write_text("lead_id,email,created_at\nL1,a@b.com,2026-01-01\n")
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+
+    first = sensor.evaluate_tick(dg.build_sensor_context(cursor=None))
+    assert len(first.run_requests) == 1 and AS_OF_TAG in first.run_requests[0].tags
+
+    again = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor))
+    assert again.run_requests == [] and again.skip_message == "no new files in the landing folder"
+
+    (tmp_path / "leads" / "tuesday.csv").write_text("lead_id,email,created_at\nL2,b@b.com,2026-01-02\n")
+    third = sensor.evaluate_tick(dg.build_sensor_context(cursor=again.cursor or first.cursor))
+    assert len(third.run_requests) == 1
+    assert third.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_segment_tables_must_be_fresh_within_a_day(graph):
+    for table in ("lead_scores", "segment_members"):
+        policy = graph.get(_key(f"marts/{table}")).freshness_policy
+        assert policy.fail_window.to_timedelta().total_seconds() == 24 * 3600
+    assert graph.get(_key("marts/lead_fit")).freshness_policy is None
