@@ -26,24 +26,10 @@ class LeadopsTranslator(DagsterDbtTranslator):
         folder = props["fqn"][1] if len(props["fqn"]) > 2 else "dbt"
         spec = spec.replace_attributes(key=dg.AssetKey([props["config"]["schema"], props["name"]]), group_name=folder)
         fail_hours = props["config"].get("meta", {}).get("freshness_fail_hours")
-        if fail_hours:  # the policy itself is attached by with_freshness_policies
-            spec = spec.merge_attributes(tags={FRESHNESS_TAG: str(fail_hours)})
+        if fail_hours:  # e.g. the segment tables must be refreshed daily
+            window = timedelta(hours=float(fail_hours))
+            spec = spec.replace_attributes(freshness_policy=dg.FreshnessPolicy.time_window(fail_window=window))
         return spec
-
-
-FRESHNESS_TAG = "leadops/freshness_fail_hours"
-
-
-def with_freshness_policies(defs: dg.Definitions) -> dg.Definitions:
-    """Give every asset tagged with FRESHNESS_TAG a time-window freshness policy (evaluated by the daemon)."""
-
-    def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
-        if FRESHNESS_TAG not in spec.tags:
-            return spec
-        window = timedelta(hours=float(spec.tags[FRESHNESS_TAG]))
-        return dg.apply_freshness_policy(spec, dg.FreshnessPolicy.time_window(fail_window=window))
-
-    return defs.map_resolved_asset_specs(func=apply)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LeadopsTranslator())

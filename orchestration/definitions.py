@@ -3,28 +3,26 @@
 import dagster as dg
 
 from orchestration.automation import landing_files_sensor, nightly_refresh, refresh_job
-from orchestration.dbt import leadops_dbt_models, with_freshness_policies
+from orchestration.dbt import leadops_dbt_models
 from orchestration.ingest import ingest_assets, landing_specs
 from orchestration.publishing import published_marts, segment_exports
 from orchestration.quality import mart_checks
 from orchestration.resources import DBT_TARGET, EMBEDDED_TARGET, build_resources
 from orchestration.scoring import calibration_report, scoring_config
 
-defs = with_freshness_policies(
-    dg.Definitions(
-        # The calibration report, the published copy and the mart checks read DuckDB; on another
-        # engine the marts stay there, guarded by their dbt tests.
-        assets=[
-            *landing_specs,
-            *ingest_assets,
-            scoring_config,
-            leadops_dbt_models,
-            *([calibration_report, published_marts, segment_exports] if DBT_TARGET == EMBEDDED_TARGET else []),
-        ],
-        asset_checks=mart_checks if DBT_TARGET == EMBEDDED_TARGET else [],
-        jobs=[refresh_job],
-        schedules=[nightly_refresh],
-        sensors=[landing_files_sensor],
-        resources=build_resources(),
-    )
+defs = dg.Definitions(
+    # The calibration report, the published copy and the mart checks read DuckDB; on another
+    # engine the marts stay there, guarded by their dbt tests.
+    assets=[
+        *landing_specs,
+        *ingest_assets,
+        scoring_config,
+        leadops_dbt_models,
+        *([calibration_report, published_marts, segment_exports] if DBT_TARGET == EMBEDDED_TARGET else []),
+    ],
+    asset_checks=mart_checks if DBT_TARGET == EMBEDDED_TARGET else [],
+    jobs=[refresh_job],
+    schedules=[nightly_refresh],
+    sensors=[landing_files_sensor],
+    resources=build_resources(),
 )
