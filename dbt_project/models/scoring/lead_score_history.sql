@@ -1,12 +1,5 @@
-{#- One row per lead and as_of date. A run replaces only its own date's rows, so history of past
-    dates changes only when those dates are run again (`leadops backfill`), never silently. -#}
-{{ config(
-    materialized='incremental',
-    unique_key=['lead_id', 'as_of_date'],
-    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
-    partition_by=(['as_of_date'] if target.type == 'spark' else none),
-    on_schema_change='fail',
-) }}
+{#- One row per lead and as_of date: each lead's score, segment and hotness per run. -#}
+{{ config(unique_key=['lead_id', 'as_of_date'], **leadops.one_slice_per_as_of()) }}
 
 with
 

@@ -1,13 +1,7 @@
 {#- Who entered or left a lifecycle segment, or became hot or stopped being hot (segment 'hot'),
     since the previous as_of in the history: what alerts and "what changed since yesterday" read.
     Each run writes the changes of its own date. -#}
-{{ config(
-    materialized='incremental',
-    unique_key=['lead_id', 'segment', 'as_of_date'],
-    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
-    partition_by=(['as_of_date'] if target.type == 'spark' else none),
-    on_schema_change='fail',
-) }}
+{{ config(unique_key=['lead_id', 'segment', 'as_of_date'], **leadops.one_slice_per_as_of()) }}
 
 with
 
