@@ -1,6 +1,6 @@
-"""Quality gates on the marts: Great Expectations suites on bounded samples, and SQL
-reconciliations that hold over whole tables. (Raw batches are checked in ingest.py as they land;
-dbt tests arrive as asset checks through dagster-dbt.)"""
+"""Quality gates over whole tables: Great Expectations suites on bounded samples of the marts, and
+SQL reconciliations on the raw tables and the marts. (Each file is checked in ingest.py before it
+is committed; dbt tests arrive as asset checks through dagster-dbt.)"""
 
 from dataclasses import dataclass
 
