@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +15,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LANDING = PROJECT_ROOT / "data" / "landing"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 DEFAULT_CONFIG = PROJECT_ROOT / "scoring.yml"
+
+
+def entrypoint() -> None:
+    """The `leadops` console script."""
+    if hasattr(signal, "SIGPIPE"):  # `leadops explain L1 | head` ends quietly, like any Unix tool
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,4 +299,4 @@ def _instance():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entrypoint()
