@@ -30,6 +30,16 @@ class ExpectationOutcome:
     sample: list[Any]
     indices: list[Any] = field(default_factory=list)  # frame index of the first failing rows
 
+    def as_record(self) -> dict[str, Any]:
+        """What a check's metadata shows of a failure."""
+        return {
+            "expectation": self.expectation,
+            "column": self.column,
+            "severity": self.severity,
+            "unexpected_count": self.unexpected_count,
+            "sample": self.sample,
+        }
+
 
 @dataclass
 class SuiteOutcome:
@@ -60,10 +70,6 @@ class SuiteOutcome:
 
 def suite_definition(name: str) -> dict[str, Any]:
     return json.loads((SUITES_DIR / f"{name}.json").read_text(encoding="utf-8"))
-
-
-def suite_names() -> list[str]:
-    return sorted(p.stem for p in SUITES_DIR.glob("*.json"))
 
 
 @functools.cache

@@ -122,19 +122,7 @@ class ExpectationGate:
                 "gate_seconds": round(self.seconds, 3),
                 "rows_validated": sum(o.rows_validated for _, o in self.outcomes),
                 "failing_count": sum(f.unexpected_count for _, f in failures),
-                "failures": dg.MetadataValue.json(
-                    [
-                        {
-                            "file": name,
-                            "expectation": f.expectation,
-                            "column": f.column,
-                            "severity": f.severity,
-                            "unexpected_count": f.unexpected_count,
-                            "sample": f.sample,
-                        }
-                        for name, f in failures
-                    ]
-                ),
+                "failures": dg.MetadataValue.json([{"file": name, **f.as_record()} for name, f in failures]),
             },
         )
 

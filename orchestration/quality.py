@@ -34,18 +34,7 @@ def suite_check_result(outcome: SuiteOutcome, check_name: str) -> dg.AssetCheckR
             "rows_validated": outcome.rows_validated,
             "expectations": len(outcome.outcomes),
             "failing_count": sum(f.unexpected_count for f in failures),
-            "failures": dg.MetadataValue.json(
-                [
-                    {
-                        "expectation": f.expectation,
-                        "column": f.column,
-                        "severity": f.severity,
-                        "unexpected_count": f.unexpected_count,
-                        "sample": f.sample,
-                    }
-                    for f in failures
-                ]
-            ),
+            "failures": dg.MetadataValue.json([f.as_record() for f in failures]),
         },
     )
 
