@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     lake.add_argument("--out", type=Path, default=PROJECT_ROOT / "data" / "lake", help="lake folder (data/lake)")
     lake.set_defaults(handler=_lake_export)
 
+    status = commands.add_parser(
+        "status", help="the last run, each table's rows and last refresh, failed checks and rejected files"
+    )
+    status.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
+    status.set_defaults(handler=_status)
+
     prepare = commands.add_parser("prepare", help="parse the dbt project into its manifest (done by make)")
     prepare.set_defaults(handler=_prepare)
     return parser
@@ -179,6 +185,26 @@ def _export(args: argparse.Namespace) -> int:
             raise UserError(str(error)) from None
     print(f"wrote {rows} leads of segment {args.segment} to {args.out}")
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    """Reads the warehouse; while a refresh holds it, the published copy (as of the last refresh)."""
+    import duckdb
+
+    from leadops.exports import published_folder
+    from leadops.status import print_status
+
+    try:
+        con = _read_only(args.warehouse)
+        label = str(args.warehouse)
+    except duckdb.IOException:
+        published = published_folder(args.warehouse) / "leadops.duckdb"
+        if not published.exists():
+            raise UserError(f"{args.warehouse} is locked by a running refresh and nothing is published yet") from None
+        con = duckdb.connect(str(published), read_only=True)
+        label = f"{published} (the warehouse is locked by a running refresh; this is the last published state)"
+    with con:
+        return print_status(con, label)
 
 
 def _lake_export(args: argparse.Namespace) -> int:
@@ -270,6 +296,7 @@ def _prepare_run(args: argparse.Namespace) -> None:
 def _refresh(args: argparse.Namespace, as_of: date) -> int:
     """One run of the Dagster `refresh` job as of a date; prints what it did, returns the problem count."""
     from leadops.run_report import report_run
+    from orchestration.automation import record_run_log
     from orchestration.definitions import defs
     from orchestration.resources import AS_OF_TAG
 
@@ -277,13 +304,16 @@ def _refresh(args: argparse.Namespace, as_of: date) -> int:
     log_path = args.warehouse.parent / "logs" / "last_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    instance = _instance()
     with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         result = defs.resolve_job_def("refresh").execute_in_process(
-            instance=_instance(),
+            instance=instance,
             tags={AS_OF_TAG: as_of.isoformat()},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
+    # The daemon's run-status sensors do this for scheduled runs; an in-process run records itself.
+    record_run_log(instance, instance.get_run_by_id(result.run_id), str(args.warehouse))
     problems = report_run(result, time.perf_counter() - started)
     print(f"dbt log: {log_path}")
     if problems:

@@ -1,7 +1,10 @@
-"""Automation: the refresh job, the nightly schedule and the landing-folder sensor.
+"""Automation: the refresh job, the nightly schedule, the landing-folder sensor and the run log.
 
 Freshness is declared on the models themselves (`freshness_fail_hours` in their dbt meta) and
-evaluated by the daemon."""
+evaluated by the daemon. Transient failures are retried twice: a step that raises (a file briefly
+locked, a webhook timing out) by its asset's retry policy, a run whose process died by the
+daemon's run retries (`deploy/dagster.yaml`). A failed check or a rejected file is not transient
+and is not retried."""
 
 import hashlib
 import json
@@ -10,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 
+from leadops.run_log import RunRecord, record_run, summarise_run
 from orchestration.resources import AS_OF_TAG, LANDING_ENV
 
 # Steps share one DuckDB file, which allows one writing process at a time: run them in one process.
@@ -19,6 +24,13 @@ refresh_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
     description="Ingests new landing files, rebuilds the dbt models and scores every lead as of the run's date.",
+    # Run retries (enabled in deploy/dagster.yaml) restart a run whose process died, from the
+    # failed steps; a step that failed on its own already had its retries.
+    tags={
+        "dagster/max_retries": "2",
+        "dagster/retry_strategy": "FROM_FAILURE",
+        "dagster/retry_on_asset_or_op_failure": "false",
+    },
 )
 
 
@@ -65,3 +77,35 @@ def landing_signatures(landing: Path) -> set[str]:
         if landing.is_dir()
         else set()
     )
+
+
+def record_run_log(instance: dg.DagsterInstance, run: dg.DagsterRun, database: str) -> RunRecord:
+    """Summarise a finished run's events into the warehouse's `ops.*` tables (see leadops.run_log)."""
+    import duckdb
+
+    status = "success" if run.status == dg.DagsterRunStatus.SUCCESS else "failure"
+    record = summarise_run(run.run_id, run.job_name, run.tags.get(AS_OF_TAG), status, instance.all_logs(run.run_id))
+    with duckdb.connect(database) as con:
+        record_run(con, record)
+    return record
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[refresh_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Writes each successful refresh into the warehouse's run log (ops.*) for `leadops status`.",
+)
+def run_log_on_success(context: dg.RunStatusSensorContext, warehouse: DuckDBResource):
+    record = record_run_log(context.instance, context.dagster_run, warehouse.database)
+    context.log.info(f"run {record.run_id}: {len(record.materializations)} materializations recorded")
+
+
+@dg.run_failure_sensor(
+    monitored_jobs=[refresh_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Writes each failed refresh into the warehouse's run log (ops.*) for `leadops status`.",
+)
+def run_log_on_failure(context: dg.RunFailureSensorContext, warehouse: DuckDBResource):
+    record = record_run_log(context.instance, context.dagster_run, warehouse.database)
+    context.log.info(f"run {record.run_id} failed at {record.failed_steps}")

@@ -2,7 +2,14 @@
 
 import dagster as dg
 
-from orchestration.automation import landing_files_sensor, nightly_refresh, refresh_job
+from orchestration.alerts import segment_alerts
+from orchestration.automation import (
+    landing_files_sensor,
+    nightly_refresh,
+    refresh_job,
+    run_log_on_failure,
+    run_log_on_success,
+)
 from orchestration.dbt import leadops_dbt_models
 from orchestration.ingest import ingest_assets, landing_specs
 from orchestration.publishing import published_marts, segment_exports
@@ -11,18 +18,22 @@ from orchestration.resources import DBT_TARGET, EMBEDDED_TARGET, build_resources
 from orchestration.scoring import calibration_report, scoring_config
 
 defs = dg.Definitions(
-    # The calibration report, the published copy and the mart checks read DuckDB; on another
-    # engine the marts stay there, guarded by their dbt tests.
+    # The calibration report, the published copy, alerts and the mart checks read DuckDB; on
+    # another engine the marts stay there, guarded by their dbt tests.
     assets=[
         *landing_specs,
         *ingest_assets,
         scoring_config,
         leadops_dbt_models,
-        *([calibration_report, published_marts, segment_exports] if DBT_TARGET == EMBEDDED_TARGET else []),
+        *(
+            [calibration_report, published_marts, segment_exports, segment_alerts]
+            if DBT_TARGET == EMBEDDED_TARGET
+            else []
+        ),
     ],
     asset_checks=mart_checks if DBT_TARGET == EMBEDDED_TARGET else [],
     jobs=[refresh_job],
     schedules=[nightly_refresh],
-    sensors=[landing_files_sensor],
+    sensors=[landing_files_sensor, run_log_on_success, run_log_on_failure],
     resources=build_resources(),
 )

@@ -55,6 +55,13 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
             counts = {
                 t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0] for t in PUBLISHED_TABLES
             }
+            # The run log and alerts as of the previous run, so `leadops status` works on this copy.
+            con.execute("create schema published.ops")
+            for (table,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = current_database() "
+                "and schema_name = 'ops'"
+            ).fetchall():
+                con.execute(f"create table published.ops.{table} as select * from ops.{table}")
             segments = con.execute(
                 "select segment, count(*) from published.marts.segment_members group by 1 order by 2 desc"
             ).fetchall()

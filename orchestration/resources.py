@@ -11,7 +11,9 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
+from leadops.alerts import notifier_from_env
 from leadops.config import ScoringConfig, load_config
 from leadops.lake import export_lake
 from orchestration.project import dbt_executable, dbt_project
@@ -36,6 +38,13 @@ EMBEDDED_TARGET = "duckdb"
 
 # The date a run scores as of. `leadops run --as-of` and the schedule set it; without it, today (UTC).
 AS_OF_TAG = "leadops/as_of"
+
+
+# For steps that raise on a passing hiccup (a file briefly locked, a webhook timing out); each asset
+# that touches a file or the network opts in. A failed check or a rejected file is not an exception.
+TRANSIENT_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=float(os.environ.get("LEADOPS_RETRY_DELAY_SECONDS", "5")), backoff=dg.Backoff.EXPONENTIAL
+)
 
 
 def as_of_for(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:
@@ -80,11 +89,26 @@ class ModelEngine(dg.ConfigurableResource):
         return {} if self.is_embedded else export_lake(Path(warehouse), Path(self.lake_path))
 
 
+class AlertNotifier(dg.ConfigurableResource):
+    """Where alerts go. The webhook URL is read from the environment variable named here when the
+    step runs, so the secret never appears in a file, in the UI or in the run config."""
+
+    segments: list[str] = Field(default=["sql", "hot"], description="segments whose new members are announced")
+    webhook_url_env: str = "LEADOPS_ALERT_WEBHOOK_URL"
+    file: str = ""  # default: alerts/alerts.jsonl beside the warehouse
+
+    def notifier(self, warehouse: str):
+        default_file = Path(self.file) if self.file else Path(warehouse).resolve().parent / "alerts" / "alerts.jsonl"
+        return notifier_from_env(self.webhook_url_env, default_file)
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
+
     return {
         "warehouse": DuckDBResource(database=dg.EnvVar(WAREHOUSE_ENV)),
         "landing": LandingFolder(path=dg.EnvVar(LANDING_ENV)),
         "scoring_config": ScoringConfigFile(path=dg.EnvVar(CONFIG_ENV)),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "engine": ModelEngine(target=dg.EnvVar(TARGET_ENV), lake_path=dg.EnvVar(LAKE_ENV)),
+        "alert_notifier": AlertNotifier(),
     }

@@ -1,8 +1,11 @@
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Retried steps wait a fraction of a second in tests, not the production backoff.
+os.environ.setdefault("LEADOPS_RETRY_DELAY_SECONDS", "0.2")
 
 
 def pytest_configure(config):

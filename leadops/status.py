@@ -1,0 +1,84 @@
+"""`leadops status`: the state of a warehouse, read from the warehouse file alone."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+# Views are rebuilt from these on every run, so only tables have rows and a refresh time worth showing.
+REPORTED_SCHEMAS = ("raw", "config", "intermediate", "marts", "ops")
+
+
+def print_status(con: duckdb.DuckDBPyConnection, label: str) -> int:
+    """Print the last run, every table's rows and last refresh, and the last run's failures.
+
+    Returns 1 when the last run failed, had a failed error-severity check or rejected a file, so
+    scripts and cron can act on it.
+    """
+    print(f"leadops status of {label}")
+    if not _has_table(con, "ops", "runs"):
+        print("no run recorded yet (run leadops run)")
+        return 1
+    last = con.execute(
+        "select run_id, job_name, as_of_date, status, started_at, finished_at, assets_materialized, "
+        "checks_failed, files_rejected, failed_steps from ops.runs order by finished_at desc, run_id limit 1"
+    ).fetchone()
+    run_id, job, as_of, status, started, finished, materialized, checks_failed, rejected, failed_steps = last
+    took = (finished - started).total_seconds() if started and finished else 0.0
+    print(f"\nlast run {run_id} ({job}) as of {as_of}: {status.upper()}")
+    print(f"  started {started:%Y-%m-%d %H:%M:%S} UTC, took {took:.1f} s")
+    print(f"  {materialized} assets materialized, {checks_failed} failed checks, {rejected} rejected files")
+    if failed_steps:
+        print(f"  failed steps: {', '.join(json.loads(failed_steps))}")
+
+    print(f"\n  {'table':<44}{'rows':>12}  last refreshed (UTC)")
+    for schema, table, refreshed in _tables(con):
+        (rows,) = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
+        when = f"{refreshed:%Y-%m-%d %H:%M:%S}" if refreshed else "never by a run"
+        print(f"  {schema + '.' + table:<44}{rows:>12}  {when}")
+
+    failed = con.execute(
+        "select asset_key, check_name, severity, failing_count, coalesce(description, '') from ops.check_results "
+        "where run_id = ? and not passed order by severity, asset_key, check_name",
+        [run_id],
+    ).fetchall()
+    print(f"\nfailed checks in the last run: {len(failed) or 'none'}")
+    for asset, check, severity, failing, description in failed:
+        print(f"  {severity:<6}{asset}:{check} ({failing if failing is not None else '?'} failing) {description}")
+
+    rejected_files = con.execute(
+        "select source, file_name, problem from ops.rejected_files where run_id = ? order by source, file_name",
+        [run_id],
+    ).fetchall()
+    print(f"\nrejected files in the last run: {len(rejected_files) or 'none'}")
+    for source, file_name, problem in rejected_files:
+        print(f"  {source}/{file_name}: {problem}")
+
+    has_errors = any(severity == "ERROR" for _, _, severity, _, _ in failed)
+    return int(status != "success" or has_errors or bool(rejected_files))
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, object]]:
+    schemas = ", ".join(f"'{s}'" for s in REPORTED_SCHEMAS)
+    return con.execute(
+        f"""
+        with refreshed as (
+            select asset_key, max(materialized_at) as refreshed_at
+            from ops.asset_materializations group by asset_key
+        )
+        select tables.schema_name, tables.table_name, refreshed.refreshed_at
+        from duckdb_tables() as tables
+        left join refreshed on refreshed.asset_key = tables.schema_name || '/' || tables.table_name
+        where tables.database_name = current_database() and tables.schema_name in ({schemas})
+        order by list_position([{schemas}], tables.schema_name), tables.table_name
+        """
+    ).fetchall()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
+        ).fetchone()[0]
+    )
