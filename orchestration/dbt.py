@@ -1,7 +1,7 @@
 """dbt: staging -> intermediate -> marts -> scoring, built with `dbt build` so tests run as checks."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -43,4 +43,66 @@ def leadops_dbt_models(
     context.log.info(f"dbt build on {engine.target} with {variables}")
     # Each target keeps its own artifacts, so a Spark run never replaces the manifest Dagster loads.
     target_path = None if engine.is_embedded else dbt_project.target_path / engine.target
-    yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context, target_path=target_path).stream()
+    invocation = dbt.cli(
+        ["build", "--vars", json.dumps(variables)], context=context, target_path=target_path, raise_on_error=False
+    )
+    # dbt holds the DuckDB file until it exits, so the tables are described after it has.
+    events = list(invocation.stream())
+    yield from (with_table_metadata(context, events, warehouse) if engine.is_embedded else events)
+    if not invocation.is_successful():
+        raise invocation.get_error()
+
+
+def with_table_metadata(context: dg.AssetExecutionContext, events: list, warehouse: DuckDBResource) -> Iterator[Any]:
+    """Each built table's row count, and for the score tables what a reviewer looks at first."""
+    with warehouse.get_connection() as con:
+        tables = {
+            f"{schema}/{name}"
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables() where database_name = current_database()"
+            ).fetchall()
+        }
+        for event in events:
+            if not isinstance(event, dg.Output):
+                yield event
+                continue
+            key = context.asset_key_for_output(event.output_name).to_user_string()
+            if key not in tables:
+                yield event
+                continue
+            schema, name = key.split("/")
+            (rows,) = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+            yield event.with_metadata({**event.metadata, "dagster/row_count": rows, **_previews(con, key)})
+
+
+def _previews(con, key: str) -> dict[str, dg.MetadataValue]:
+    if key == "marts/lead_scores":
+        bands = con.execute(
+            "select least(floor(score / 10) * 10, 90)::int as band, count(*) from marts.lead_scores "
+            "group by band order by band"
+        ).fetchall()
+        top = con.execute(
+            "select lead_id, coalesce(company_name, ''), score, score_label, segment, coalesce(hot_trigger, '') "
+            "from marts.lead_scores order by score desc, lead_id limit 10"
+        ).fetchall()
+        return {
+            "score_distribution": dg.MetadataValue.md(
+                "| score | leads |\n|---|---|\n"
+                + "\n".join(f"| {band}-{band + 10 if band < 90 else 100} | {n} |" for band, n in bands)
+            ),
+            "preview": dg.MetadataValue.md(
+                "| lead | company | score | grade | segment | hot |\n|---|---|---|---|---|---|\n"
+                + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in top)
+            ),
+        }
+    if key == "marts/segment_members":
+        counts = con.execute(
+            "select list_type, segment, count(*) from marts.segment_members group by all order by 1, 3 desc"
+        ).fetchall()
+        return {
+            "segment_counts": dg.MetadataValue.md(
+                "| list type | segment | leads |\n|---|---|---|\n"
+                + "\n".join(f"| {t} | {s} | {n} |" for t, s, n in counts)
+            )
+        }
+    return {}

@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 from leadops.contract import SOURCES, Source
 from leadops.loader import GateFinding, SourceReport, load_source
 from leadops.validation import SuiteOutcome, validate_frame
-from orchestration.resources import LandingFolder
+from orchestration.resources import TRANSIENT_RETRY, LandingFolder
 
 
 def landing_key(source: Source) -> dg.AssetKey:
@@ -21,6 +21,7 @@ landing_specs = [
         description=f"CSV or Parquet files dropped into the landing folder's `{source.name}/`. {source.description}",
         group_name="ingest",
         kinds={"file"},
+        owners=["team:data-engineering"],
     )
     for source in SOURCES.values()
 ]
@@ -35,6 +36,8 @@ def _build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         deps=[landing_key(source)],
         group_name="ingest",
         kinds={"duckdb", "python"},
+        owners=["team:data-engineering"],
+        retry_policy=TRANSIENT_RETRY,  # each file loads in its own transaction, so a retry is safe
         description=(
             f"Loads new `{source.name}` files into `raw.{source.name}`: each row is loaded or quarantined "
             "with a reason, a bad file is rejected whole, a file already loaded is skipped."

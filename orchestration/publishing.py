@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 
 from leadops.exports import FORMATS, export_segment, published_folder, segment_counts
 from leadops.loader import quote_literal
+from orchestration.resources import TRANSIENT_RETRY
 
 PUBLISHED_TABLES = (
     "lead_scores",
@@ -36,6 +37,7 @@ PUBLISHED_TABLES = (
     group_name="publishing",
     kinds={"duckdb"},
     owners=["team:revops-data"],
+    retry_policy=TRANSIENT_RETRY,
     description=(
         "published/leadops.duckdb: a read-only copy of the marts for sales, marketing and BI, replaced "
         "atomically at the end of each successful refresh. Query it at any hour; never the warehouse."
@@ -86,6 +88,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     group_name="publishing",
     kinds={"csv", "parquet"},
     owners=["team:revops-data"],
+    retry_policy=TRANSIENT_RETRY,
     description=(
         "published/exports/<segment>.csv and .parquet for every segment and list, with the stable CRM "
         "columns of `leadops export`; spreadsheet formulas neutralised; each file replaced whole."

@@ -14,6 +14,7 @@ config_specs = [
         description=f"`config.{table}`: part of scoring.yml, validated and written as rows.",
         group_name="scoring",
         kinds={"duckdb", "yaml"},
+        owners=["team:revops-data"],
     )
     for table in CONFIG_TABLE_COLUMNS
 ]
@@ -42,6 +43,7 @@ def scoring_config(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
     deps=[dg.AssetKey(["marts", "score_calibration"]), dg.AssetKey(["marts", "lead_scores"])],
     group_name="scoring",
     kinds={"duckdb", "python"},
+    owners=["team:revops-data"],
     description=(
         "How well the scores rank past outcomes: win rate per segment and score band, the share of past "
         "converters that reached MQL or SQL, and the ROC AUC of the score against closed-won deals. "

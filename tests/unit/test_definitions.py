@@ -97,3 +97,21 @@ def test_segment_tables_must_be_fresh_within_a_day(graph):
         policy = graph.get(_key(f"marts/{table}")).freshness_policy
         assert policy.fail_window.to_timedelta().total_seconds() == 24 * 3600
     assert graph.get(_key("marts/lead_fit")).freshness_policy is None
+
+
+def test_every_asset_tells_the_ui_what_it_is_and_who_owns_it(graph):
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        name = key.to_user_string()
+        assert node.description, f"{name} has no description"
+        assert node.owners, f"{name} has no owner"
+        assert node.kinds, f"{name} has no kind tags"
+        assert node.group_name in {"ingest", "staging", "intermediate", "marts", "scoring", "publishing"}, name
+
+
+def test_steps_that_touch_files_or_the_network_retry_transient_failures():
+    for key in ("raw/leads", "published/marts", "published/exports", "ops/alerts"):
+        policy = defs.resolve_assets_def(_key(key)).op.retry_policy
+        assert policy and policy.max_retries >= 2, key
+    # and a run whose process died is retried by the daemon, from the failed step
+    assert defs.resolve_job_def("refresh").tags["dagster/max_retries"] == "2"
