@@ -48,6 +48,11 @@ def leadops_dbt_models(
     )
     # dbt holds the DuckDB file until it exits, so the tables are described after it has.
     events = list(invocation.stream())
+    tests = [e for e in events if isinstance(e, dg.AssetCheckResult)]
+    context.log.info(
+        f"dbt build: {sum(isinstance(e, dg.Output) for e in events)} models built; {len(tests)} tests, "
+        f"{sum(not t.passed for t in tests)} failed"
+    )
     yield from (with_table_metadata(context, events, warehouse) if engine.is_embedded else events)
     if not invocation.is_successful():
         raise invocation.get_error()
