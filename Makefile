@@ -7,8 +7,9 @@ LANDING ?= data/landing
 WAREHOUSE ?= data/warehouse.duckdb
 DEMO_LEADS ?= 5000
 DAGSTER_HOME ?= $(CURDIR)/.dagster
+SCALE ?= small
 
-.PHONY: install install-dev prepare demo-data run test test-spark lint ui clean
+.PHONY: install install-dev prepare demo-data run test test-spark bench lint ui clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 $(VENV)/.installed-spark: pyproject.toml $(VENV)/.installed-dev
@@ -49,9 +54,13 @@ test: install-dev prepare
 test-spark: $(VENV)/.installed-spark prepare
 	$(BIN)/pytest tests/spark -m spark
 
+# Every contender on the same generated data (SCALE=small|medium|large|all); results in bench/results/.
+bench: $(VENV)/.installed-bench prepare
+	$(BIN)/python -m bench --scale $(SCALE)
+
 lint: install-dev
-	$(BIN)/ruff check leadops orchestration tests
-	$(BIN)/ruff format --check leadops orchestration tests
+	$(BIN)/ruff check leadops orchestration tests bench
+	$(BIN)/ruff format --check leadops orchestration tests bench
 	LEADOPS_WAREHOUSE=:memory: $(BIN)/sqlfluff lint dbt_project/models
 
 ui: prepare $(DAGSTER_HOME)/dagster.yaml

@@ -1,0 +1,1 @@
+"""One module per contender, each runnable as `python -m bench.contenders.<name> --landing --as-of --out`."""

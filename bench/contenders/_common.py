@@ -1,0 +1,32 @@
+"""What every contender shares: its command line and how it reports its own timings to the harness."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+from bench.measure import RESULT_PREFIX
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = PROJECT_ROOT / "scoring.yml"
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    result = argparse.ArgumentParser(description=description)
+    result.add_argument("--landing", type=Path, required=True, help="landing folder (leads/, accounts/, activity/...)")
+    result.add_argument("--as-of", type=date.fromisoformat, required=True, help="score as of this date")
+    result.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="where the final tables go: a DuckDB file (marts.*) or a folder of Parquet files",
+    )
+    result.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scoring configuration")
+    return result
+
+
+def report(**figures) -> None:
+    """The contender's own figures (e.g. the seconds of the part it times), as the last line of output."""
+    print(RESULT_PREFIX + json.dumps(figures, default=str), flush=True)
