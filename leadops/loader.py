@@ -13,9 +13,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas costs 0.7 s to import, and the Dagster definitions import this module
+    import pandas as pd
 
 from leadops.contract import FILE_SUFFIXES, SOURCES, Column, Source
 
@@ -45,7 +48,7 @@ class GateFinding:
 
 # A gate sees the source, the file's name and (a bounded, repeatable sample of) the rows the file is
 # about to load, with their `_line_number`, before anything is committed.
-BatchGate = Callable[[Source, str, pd.DataFrame], list[GateFinding]]
+BatchGate = Callable[[Source, str, "pd.DataFrame"], list[GateFinding]]
 GATE_SAMPLE_ROWS = 100_000
 
 
@@ -102,6 +105,12 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"create table if not exists raw.{source.name} ({columns}, "
             "_batch_id bigint not null, _file_name varchar not null, _line_number bigint not null)"
         )
+    # CRM custom fields: the extra columns of leads files, one row per lead, field and file row (see
+    # `_keep_lead_attributes`). A lead's attributes are those of the row that is the lead.
+    con.execute(
+        "create table if not exists raw.lead_attributes (lead_id varchar not null, attribute varchar not null, "
+        "value varchar not null, _batch_id bigint not null, _file_name varchar not null, _line_number bigint not null)"
+    )
     con.execute(
         "create table if not exists raw.quarantine (source varchar not null, file_name varchar not null, "
         "line_number bigint not null, reason varchar not null, record varchar, _batch_id bigint not null)"
@@ -229,9 +238,11 @@ def _load_file(
             "?, ?, _line_number from _validated where _reason is null",
             [batch_id, name],
         )
+        if source.name == "leads":
+            warnings += _keep_lead_attributes(con, source, found, batch_id, name)
         con.execute(
-            "insert into raw.quarantine select ?, ?, _line_number, _reason, _record, ? "
-            "from _validated where _reason is not null",
+            f"insert into raw.quarantine select ?, ?, _line_number, _reason, {_record_sql(found)}, ? "
+            "from _validated inner join _batch on _batch.rowid = _validated._row_id where _reason is not null",
             [source.name, name, batch_id],
         )
         rows_quarantined = con.execute("select count(*) from _validated where _reason is not null").fetchone()[0]
@@ -260,6 +271,57 @@ def _load_file(
     )
 
 
+CUSTOM_VALUE_MAX_LENGTH = 1000
+
+
+def attribute_name(column: str) -> str:
+    """A custom field's name as the model and the configuration see it: `Budget Band` -> `budget_band`."""
+    return re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
+
+
+def _keep_lead_attributes(
+    con: duckdb.DuckDBPyConnection, source: Source, found: dict[str, tuple[str, str]], batch_id: int, name: str
+) -> list[str]:
+    """Keep the file's extra columns of loaded rows as `raw.lead_attributes`, in the file's transaction.
+
+    Empty values are not kept; a value longer than the contract's text limit is dropped with a warning
+    rather than quarantining a lead whose contract columns are fine."""
+    extras = {}
+    for normalised, (original, _) in found.items():
+        attribute = attribute_name(normalised)
+        if normalised not in source.column_names and attribute not in source.column_names and attribute not in extras:
+            extras[attribute] = original
+    if not extras:
+        return []
+    text = " union all ".join(
+        f"select _batch.rowid as _row_id, {quote_literal(attribute)} as attribute, "
+        f"nullif(trim(cast(_batch.{quote_identifier(original)} as varchar), ' ' || chr(9) || chr(10) || chr(13)), '') "
+        "as value from _batch"
+        for attribute, original in extras.items()
+    )
+    con.execute(
+        f"""
+        create or replace temp table _attributes as
+        select _validated.lead_id, extra.attribute, extra.value, _validated._line_number
+        from ({text}) as extra
+        inner join _validated on extra._row_id = _validated._row_id
+        where _validated._reason is null and extra.value is not null
+        """
+    )
+    too_long = con.execute(
+        f"select count(*) from _attributes where length(value) > {CUSTOM_VALUE_MAX_LENGTH}"
+    ).fetchone()[0]
+    con.execute(
+        "insert into raw.lead_attributes select lead_id, attribute, value, ?, ?, _line_number from _attributes "
+        f"where length(value) <= {CUSTOM_VALUE_MAX_LENGTH}",
+        [batch_id, name],
+    )
+    con.execute("drop table _attributes")
+    if too_long:
+        return [f"{too_long} custom field value(s) longer than {CUSTOM_VALUE_MAX_LENGTH} characters were not kept"]
+    return []
+
+
 def _apply_gate(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name: str, gate: BatchGate) -> list[str]:
     columns = ", ".join(quote_identifier(c) for c in (*source.column_names, "_line_number"))
     sample = con.execute(
@@ -274,44 +336,72 @@ def _apply_gate(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name
 
 
 def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offset: int) -> str:
-    """Two passes over `_batch`: each row's typed values and contract problems, then the rows whose
-    key the file repeats later (the last valid row of a key wins)."""
-    typed, reasons = [], []
+    """Each row of `_batch` with its typed values and the reason it is refused, if it is.
+
+    Three set-based passes: clean each text value once, type it and collect the contract's
+    problems, then find the keys the file repeats (a hash aggregate, not a window over every row:
+    most files repeat nothing) so that only the last valid row of a key is kept. The original
+    record of a refused row is rebuilt when it is quarantined, not kept for every row."""
+    cleaned, typed, reasons = [], [], []
     for column in source.columns:
         original, native_type = found.get(column.name, (None, "NULL"))
         raw = f"_batch.{quote_identifier(original)}" if original else "null"
-        value, problems = _column_rules(column, raw, native_type)
+        is_native = native_type == column.sql_type == "TIMESTAMP"
+        # Trim tabs and line breaks too: spreadsheets leave them around pasted values.
+        text = raw if is_native else f"nullif(trim(cast({raw} as varchar), ' ' || chr(9) || chr(10) || chr(13)), '')"
+        cleaned.append(f"{text} as {quote_identifier(column.name)}")
+        value, problems = _column_rules(column, f"cleaned.{quote_identifier(column.name)}", is_native)
         typed.append(f"{value} as {quote_identifier(column.name)}")
         reasons.extend(problems)
-    record = ", ".join(
-        f"{quote_identifier(original)} := cast(_batch.{quote_identifier(original)} as varchar)"
-        for original, _ in found.values()
-    )
-    key = ", ".join(quote_identifier(c) for c in source.key)
+    keys = [quote_identifier(c) for c in source.key]
     key_text = " || ', ' || ".join(
-        f"{quote_literal(c + ' ')} || {_in_quotes_sql(quote_identifier(c))}" for c in source.key
+        f"{quote_literal(c + ' ')} || {_in_quotes_sql('typed.' + quote_identifier(c))}" for c in source.key
     )
-    last_valid_line = f"max(case when _problems is null then _line_number end) over (partition by {key})"
+    same_key = " and ".join(f"typed.{k} = repeated.{k}" for k in keys)
     return f"""
         create or replace temp table _validated as
-        with typed as (
+        with cleaned as (
+            select
+                {", ".join(cleaned)},
+                _batch.rowid + 1 + ({line_offset}) as _line_number,
+                _batch.rowid as _row_id
+            from _batch
+        ),
+        typed as (
             select
                 {", ".join(typed)},
-                _batch.rowid + 1 + ({line_offset}) as _line_number,
-                nullif(concat_ws('; ', {", ".join(reasons)}), '') as _problems,
-                cast(struct_pack({record}) as varchar) as _record
-            from _batch
+                _line_number,
+                _row_id,
+                nullif(concat_ws('; ', {", ".join(reasons)}), '') as _problems
+            from cleaned
+        ),
+        repeated as (
+            select {", ".join(keys)}, max(case when _problems is null then _line_number end) as _last_valid_line
+            from typed
+            group by {", ".join(keys)}
+            having count(*) > 1
         )
         select
-            * exclude (_problems),
+            typed.* exclude (_problems),
             coalesce(
-                _problems,
-                case when _line_number < {last_valid_line}
-                    then {key_text} || ' appears again on line ' || {last_valid_line} || '; the last row is kept'
+                typed._problems,
+                case when typed._line_number < repeated._last_valid_line
+                    then {key_text} || ' appears again on line ' || repeated._last_valid_line
+                        || '; the last row is kept'
                 end
             ) as _reason
         from typed
+        left join repeated on {same_key}
     """
+
+
+def _record_sql(found: dict[str, tuple[str, str]]) -> str:
+    """A refused row as the file had it, for `raw.quarantine.record`."""
+    fields = ", ".join(
+        f"{quote_identifier(original)} := cast(_batch.{quote_identifier(original)} as varchar)"
+        for original, _ in found.values()
+    )
+    return f"cast(struct_pack({fields}) as varchar)"
 
 
 def _in_quotes_sql(expression: str) -> str:
@@ -319,18 +409,17 @@ def _in_quotes_sql(expression: str) -> str:
     return "'''' || " + expression + " || ''''"
 
 
-def _column_rules(column: Column, raw: str, native_type: str) -> tuple[str, list[str]]:
-    """The SQL for the column's typed value and for each reason the value can be refused.
+def _column_rules(column: Column, text: str, is_native: bool) -> tuple[str, list[str]]:
+    """The SQL for the column's typed value and for each reason the value can be refused, given the
+    value's cleaned text (or the value itself when the file already has the contract's type).
 
     A Parquet column that already has the contract's type is taken as it is: converting 50M
     timestamps to text and back would cost more than the whole load.
     """
     name = column.name
-    if native_type == column.sql_type == "TIMESTAMP":
-        required = [f"case when {raw} is null then 'missing required {name}' end"] if column.required else []
-        return raw, required
-    # Trim tabs and line breaks too: spreadsheets leave them around pasted values.
-    text = f"nullif(trim(cast({raw} as varchar), ' ' || chr(9) || chr(10) || chr(13)), '')"
+    if is_native:
+        required = [f"case when {text} is null then 'missing required {name}' end"] if column.required else []
+        return text, required
     shown = f"'{name} ' || {_in_quotes_sql(f'left({text}, 80)')}"
     problems = []
     if column.required:
