@@ -96,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     lake.add_argument("--out", type=Path, default=PROJECT_ROOT / "data" / "lake", help="lake folder (data/lake)")
     lake.set_defaults(handler=_lake_export)
 
+    train = commands.add_parser(
+        "train", help="retrain the conversion model on the warehouse's data and rescore every lead (the retrain job)"
+    )
+    train.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
+    train.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scoring configuration (scoring.yml)")
+    train.set_defaults(handler=_train)
+
     status = commands.add_parser(
         "status", help="the last run, each table's rows and last refresh, failed checks and rejected files"
     )
@@ -185,6 +192,48 @@ def _export(args: argparse.Namespace) -> int:
             raise UserError(str(error)) from None
     print(f"wrote {rows} leads of segment {args.segment} to {args.out}")
     return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    """The Dagster `retrain` job in this process, on the marts of the last refresh."""
+    from leadops.config import ConfigError, load_config
+
+    if not args.warehouse.exists():
+        raise UserError(f"the warehouse {args.warehouse} does not exist (run leadops run first)")
+    try:
+        load_config(args.config)
+    except ConfigError as error:
+        raise UserError(str(error)) from None
+    os.environ["LEADOPS_WAREHOUSE"] = str(args.warehouse.resolve())
+    os.environ["LEADOPS_CONFIG"] = str(args.config.resolve())
+    from orchestration.definitions import defs
+
+    log_path = args.warehouse.parent / "logs" / "last_training.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        result = defs.resolve_job_def("retrain").execute_in_process(
+            instance=_instance(),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            print(
+                f"ERROR step {event.step_key} failed: {event.event_specific_data.error.message.strip()}",
+                file=sys.stderr,
+            )
+    import duckdb
+
+    with duckdb.connect(str(args.warehouse), read_only=True) as con:
+        row = con.execute(
+            "select message, excluded from marts.model_versions order by trained_at desc limit 1"
+        ).fetchone()
+    if row:
+        print(row[0])
+        leaks = [e for e in (row[1] or "").split("; ") if e and "not in the chosen feature set" not in e]
+        for exclusion in leaks:
+            print(f"excluded {exclusion}")
+    return 0 if result.success else 1
 
 
 def _status(args: argparse.Namespace) -> int:

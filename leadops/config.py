@@ -168,6 +168,56 @@ class Accounts(_Strict):
     lift_points: float = 10  # added to every lead of a marketing-qualified account
 
 
+FieldType = Literal["numeric", "categorical"]
+DEFAULT_POST_CONTACT_PATTERNS = [
+    "tag",
+    "quality",
+    "call",
+    "disposition",
+    "status",
+    "stage",
+    "outcome",
+    "rating",
+    "won",
+    "lost",
+    "reason",
+    "sales_note",
+]
+
+
+class PredictiveSegmentRule(_Strict):
+    """A lead whose predicted conversion probability reaches `probability_at_least` is in `segment`
+    (in `marts.lead_predictions.segment`) when its rule-based segment is lower; never a disqualified lead."""
+
+    segment: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")]
+    probability_at_least: float = Field(gt=0, le=1)
+
+
+class Predictive(_Strict):
+    """The conversion model: what it learns from, what it must not see, how it is judged."""
+
+    outcome_stage: Literal["closed_won", "opportunity"] = "closed_won"
+    min_conversions: int = Field(default=100, ge=1)  # fewer positive training rows: no model, the rules score
+    # A training lead is scored as it was `scoring_day` days after it was created, or on the day of its
+    # first pipeline stage if that came sooner: its features are what was known before that date.
+    scoring_day: int = Field(default=30, gt=0)
+    lookback_days: int = Field(default=30, gt=0)  # engagement counted in this window before the scoring date
+    # A lead is a training row once this many days have passed since its scoring date (its outcome is known).
+    outcome_window_days: int = Field(default=90, ge=0)
+    holdout_fraction: float = Field(default=0.25, gt=0, lt=0.8)
+    seed: int = 7
+    models: list[Literal["logistic_regression", "gradient_boosting"]] = Field(
+        default=["logistic_regression", "gradient_boosting"], min_length=1
+    )
+    exclude_fields: list[Name] = []  # custom fields or built-in features the model must not use
+    # Custom fields whose name contains one of these are filled by sales after contact: excluded, with a warning.
+    post_contact_patterns: list[Name] = DEFAULT_POST_CONTACT_PATTERNS
+    allow_fields: list[Name] = []  # kept despite their name or a suspiciously high single-feature AUC
+    leak_auc_threshold: float = Field(default=0.95, gt=0.5, le=1)
+    field_types: dict[Name, FieldType] = {}  # override the automatic numeric/categorical typing of custom fields
+    segment_rules: list[PredictiveSegmentRule] = []
+
+
 class ScoringConfig(_Strict):
     version: Literal[1]
     title_keywords: dict[Literal[KEYWORD_DIMENSIONS], list[KeywordGroup]]  # type: ignore[valid-type]
@@ -181,6 +231,7 @@ class ScoringConfig(_Strict):
     hot: Hot = Hot()
     segment_lists: list[SegmentList] = []
     accounts: Accounts = Accounts()
+    predictive: Predictive = Predictive()
 
     @model_validator(mode="after")
     def _consistent(self) -> ScoringConfig:
@@ -209,6 +260,9 @@ class ScoringConfig(_Strict):
                 raise ValueError(f"segment_lists: {entry.name!r} is already a segment")
             if not set(entry.segments) <= segments or not set(entry.fit_grades) <= grades:
                 raise ValueError(f"segment_lists: {entry.name!r} names a segment or grade that does not exist")
+        for rule in self.predictive.segment_rules:
+            if rule.segment not in segments - {"disqualified"}:
+                raise ValueError(f"predictive.segment_rules: {rule.segment!r} is not a segment of segments.thresholds")
         return self
 
     @property

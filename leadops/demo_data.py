@@ -227,6 +227,15 @@ EVENT_MIX_HIGH = {
 }
 LEADS_PER_CHUNK = 100_000
 
+# CRM custom fields beyond the contract: the loader keeps them as lead attributes for the
+# predictive model. `budget_band` and `employees_in_it` carry real signal (both are drawn from the
+# hidden propensity), `crm_used` little; `lead_quality` and `call_duration_sec` are filled by
+# sales only after contact, so they reveal the outcome and the leakage guard must drop them.
+CUSTOM_FIELDS = ("budget_band", "crm_used", "employees_in_it", "lead_quality", "call_duration_sec")
+CUSTOM_FIELDS_STREAM = 7_001  # their own random stream: the contract columns stay as they were
+BUDGET_BANDS = ["<10k", "10k-50k", "50k-100k", "100k-250k", "250k+"]
+CRMS = ["salesforce", "hubspot", "pipedrive", "zoho", "none"]
+
 
 @dataclass(frozen=True)
 class DemoSummary:
@@ -260,8 +269,12 @@ def generate(
 
     accounts = _accounts(rng, max(10, leads // 5))
     lead_frame, propensity = _leads(rng, leads, accounts, end)
+    # Activity draws from its own generators, so the conversions can be drawn before it: the
+    # disposition fields sales fills after contact need them, and the main stream stays as it was.
+    conversions = _conversions(rng, lead_frame, propensity, end)
+    custom = _custom_fields(np.random.default_rng([seed, CUSTOM_FIELDS_STREAM]), lead_frame, propensity, conversions)
     accounts.drop(columns=["_weight"]).to_csv(out / "accounts" / "accounts.csv", index=False)
-    lead_frame.to_csv(out / "leads" / "leads.csv", index=False)
+    pd.concat([lead_frame, custom], axis=1).to_csv(out / "leads" / "leads.csv", index=False)
 
     events = 0
     for chunk, start in enumerate(range(0, leads, LEADS_PER_CHUNK)):
@@ -278,7 +291,6 @@ def generate(
         pq.write_table(table, out / "activity" / f"events_{chunk:04d}.parquet", compression="zstd")
         events += table.num_rows
 
-    conversions = _conversions(rng, lead_frame, propensity, end)
     conversions.to_csv(out / "conversions" / "conversions.csv", index=False)
     return DemoSummary(len(accounts), leads, events, len(conversions), out)
 
@@ -387,6 +399,37 @@ def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: dateti
         }
     )
     return frame, propensity
+
+
+def _custom_fields(
+    rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, conversions: pd.DataFrame
+) -> pd.DataFrame:
+    n = len(leads)
+    latent = np.log(propensity / (1 - propensity)) + rng.normal(0, 0.25, n)
+    budget = np.asarray(BUDGET_BANDS, dtype=object)[np.digitize(latent, [-2.0, -1.0, -0.3, 0.5])]
+    large = leads["company_domain"].notna().to_numpy() & (rng.random(n) < 0.5)
+    crm = np.where(
+        large,
+        _choice(rng, CRMS, [0.45, 0.3, 0.1, 0.1, 0.05], n),
+        _choice(rng, CRMS, [0.2, 0.3, 0.2, 0.1, 0.2], n),
+    )
+    in_it = np.round(np.exp(2.5 + 0.8 * latent + rng.normal(0, 0.2, n)))
+    opportunity = leads["lead_id"].isin(conversions.loc[conversions["stage"] == "opportunity", "lead_id"]).to_numpy()
+    won = leads["lead_id"].isin(conversions.loc[conversions["stage"] == "closed_won", "lead_id"]).to_numpy()
+    quality = np.where(
+        won, _choice(rng, ["hot", "qualified"], [0.8, 0.2], n), _choice(rng, ["qualified", "cold"], [0.3, 0.7], n)
+    )
+    return pd.DataFrame(
+        {
+            "budget_band": np.where(rng.random(n) < 0.75, budget, None),
+            "crm_used": np.where(rng.random(n) < 0.85, crm, None),
+            "employees_in_it": pd.array(np.where(rng.random(n) < 0.7, in_it, np.nan), dtype="Int64"),
+            "lead_quality": np.where(opportunity, quality, None),
+            "call_duration_sec": pd.array(
+                np.where(opportunity, np.round(rng.gamma(2.0, 400.0, n) * (1 + won)), np.nan), dtype="Int64"
+            ),
+        }
+    )
 
 
 def _activity(

@@ -144,4 +144,9 @@ def explain_lead(con: duckdb.DuckDBPyConnection, lead_id: str) -> bool:
         print(f"  {group:<13}{factor:<28}{points:>8}  {evidence}")
     total = sum(points for _, _, points, _ in factors)
     print(f"  {'':<13}{'score = sum of the factors':<28}{total:>8}")
+    from leadops.predictive import explain_prediction
+
+    print()
+    for line in explain_prediction(con, lead_id):
+        print(line)
     return True

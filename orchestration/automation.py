@@ -21,7 +21,9 @@ from orchestration.resources import AS_OF_TAG, LANDING_ENV
 # Steps share one DuckDB file, which allows one writing process at a time: run them in one process.
 refresh_job = dg.define_asset_job(
     "refresh",
-    selection=dg.AssetSelection.all(),
+    # Training the conversion model is weekly or on demand (orchestration/predictive.py); scoring
+    # with the latest model is cheap and runs here.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("model_training"),
     executor_def=dg.in_process_executor,
     description="Ingests new landing files, rebuilds the dbt models and scores every lead as of the run's date.",
     # Run retries (enabled in deploy/dagster.yaml) restart a run whose process died, from the

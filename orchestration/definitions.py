@@ -12,6 +12,7 @@ from orchestration.automation import (
 )
 from orchestration.dbt import leadops_dbt_models
 from orchestration.ingest import ingest_assets, landing_specs
+from orchestration.predictive import conversion_model, lead_predictions, retrain_job, weekly_retrain
 from orchestration.publishing import published_marts, segment_exports
 from orchestration.quality import mart_checks
 from orchestration.resources import DBT_TARGET, EMBEDDED_TARGET, build_resources
@@ -26,14 +27,14 @@ defs = dg.Definitions(
         scoring_config,
         leadops_dbt_models,
         *(
-            [calibration_report, published_marts, segment_exports, segment_alerts]
+            [calibration_report, published_marts, segment_exports, segment_alerts, conversion_model, lead_predictions]
             if DBT_TARGET == EMBEDDED_TARGET
             else []
         ),
     ],
     asset_checks=mart_checks if DBT_TARGET == EMBEDDED_TARGET else [],
-    jobs=[refresh_job],
-    schedules=[nightly_refresh],
+    jobs=[refresh_job, *([retrain_job] if DBT_TARGET == EMBEDDED_TARGET else [])],
+    schedules=[nightly_refresh, *([weekly_retrain] if DBT_TARGET == EMBEDDED_TARGET else [])],
     sensors=[landing_files_sensor, run_log_on_success, run_log_on_failure],
     resources=build_resources(),
 )

@@ -28,6 +28,9 @@ PUBLISHED_TABLES = (
     "score_calibration",
     "lead_score_history",
     "segment_changes",
+    "lead_predictions",  # empty until a model is trained; model_versions and model_report say why
+    "model_versions",
+    "model_report",
 )
 
 

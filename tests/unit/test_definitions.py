@@ -106,7 +106,16 @@ def test_every_asset_tells_the_ui_what_it_is_and_who_owns_it(graph):
         assert node.description, f"{name} has no description"
         assert node.owners, f"{name} has no owner"
         assert node.kinds, f"{name} has no kind tags"
-        assert node.group_name in {"ingest", "staging", "intermediate", "marts", "scoring", "publishing"}, name
+        assert node.group_name in {
+            "ingest",
+            "staging",
+            "intermediate",
+            "marts",
+            "scoring",
+            "publishing",
+            "model_training",
+            "predictive",
+        }, name
 
 
 def test_steps_that_touch_files_or_the_network_retry_transient_failures():
