@@ -32,6 +32,8 @@ class Measurement:
     returncode: int | None
     log: str
     reported: dict = field(default_factory=dict)  # what the contender printed after RESULT_PREFIX
+    # Each process's own peak (e.g. the Dagster process and its dbt subprocess): where the memory is.
+    process_peaks_gib: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -45,19 +47,38 @@ class Measurement:
         return asdict(self) | {"peak_rss_gib": round(self.peak_rss_gib, 3)}
 
 
-def tree_rss(process: psutil.Process) -> int:
+class TreeSampler:
     """Resident memory of a process and all its descendants; processes may vanish while we look."""
-    total = 0
-    try:
-        members = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for member in members:
+
+    def __init__(self, process: psutil.Process):
+        self.process = process
+        self.labels: dict[int, str] = {}
+        self.peaks: dict[str, int] = {}
+
+    def sample(self) -> int:
+        total = 0
         try:
-            total += member.memory_info().rss
+            members = [self.process, *self.process.children(recursive=True)]
         except psutil.Error:
-            continue
-    return total
+            return 0
+        for member in members:
+            try:
+                rss = member.memory_info().rss
+                label = self.labels.get(member.pid) or self._label(member)
+            except psutil.Error:
+                continue
+            total += rss
+            self.peaks[label] = max(self.peaks.get(label, 0), rss)
+        return total
+
+    def _label(self, member: psutil.Process) -> str:
+        words = [Path(w).name for w in member.cmdline()[:4]]
+        self.labels[member.pid] = f"{member.pid} {' '.join(words)}"[:80]
+        return self.labels[member.pid]
+
+    def top_peaks(self, count: int = 4) -> dict[str, float]:
+        ordered = sorted(self.peaks.items(), key=lambda p: -p[1])[:count]
+        return {label: round(rss / GIB, 3) for label, rss in ordered}
 
 
 def run_measured(
@@ -76,8 +97,9 @@ def run_measured(
         started = time.perf_counter()
         # A session of its own, so that stopping it at the cap stops its children too.
         process = psutil.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        sampler = TreeSampler(process)
         while process.poll() is None:
-            peak = max(peak, tree_rss(process))
+            peak = max(peak, sampler.sample())
             if peak > rss_cap_bytes:
                 outcome = "rss_cap_exceeded"
             elif time.perf_counter() - started > timeout_s:
@@ -97,6 +119,7 @@ def run_measured(
         returncode=returncode,
         log=str(log_path),
         reported=_reported(text),
+        process_peaks_gib=sampler.top_peaks(),
     )
 
 

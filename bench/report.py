@@ -99,12 +99,13 @@ def _ratio_row(name: str, value, comparison: str, target: float, met, note: str 
     }
 
 
-def write(record: dict, markdown: str) -> None:
+def write(record: dict) -> None:
+    """The scale's JSON first: the markdown's scaling curve reads every scale's JSON, this one included."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(record, indent=2, default=str) + "\n"
     (RESULTS / f"{record['scale']['name']}.json").write_text(text, encoding="utf-8")
     (RESULTS / "latest.json").write_text(text, encoding="utf-8")
-    (RESULTS / "latest.md").write_text(markdown, encoding="utf-8")
+    (RESULTS / "latest.md").write_text(markdown(record), encoding="utf-8")
 
 
 def now() -> str:
@@ -147,7 +148,7 @@ def markdown(record: dict) -> str:
             f"Imports (fresh processes, best of {imports['runs']}): `import orchestration.definitions` "
             f"{imports['definitions_s']:.2f} s, `import dagster, dagster_dbt` {imports['dagster_s']:.2f} s.",
         ]
-    lines += [*_preparation(record), "", *profile_lines(record), *curve_lines(), "", NOTES]
+    lines += [*_preparation(record), *_memory(record), "", *profile_lines(record), *curve_lines(), "", NOTES]
     return "\n".join(lines) + "\n"
 
 
@@ -162,6 +163,17 @@ def _preparation(record: dict) -> list[str]:
     if "duckdb_floor_compile_s" in prepared:
         parts.append(f"`dbt compile` for duckdb_floor ({prepared['duckdb_floor_compile_s']:.1f} s)")
     return ["", f"Untimed preparation: {'; '.join(parts)}."] if parts else []
+
+
+def _memory(record: dict) -> list[str]:
+    """Each leadops process's own peak: the tree's peak is their sum when they overlap."""
+    lines = []
+    for name in ("leadops_full", "leadops_incremental"):
+        peaks = record["contenders"].get(name, {}).get("process_peaks_gib")
+        if peaks:
+            parts = ", ".join(f"`{label}` {gib:.2f}" for label, gib in peaks.items())
+            lines.append(f"Peak RSS per process of {name} (GiB): {parts}.")
+    return ["", *lines] if lines else []
 
 
 def _number(value, digits: int = 1) -> str:

@@ -91,7 +91,7 @@ def run_scale(scale: Scale, args: argparse.Namespace) -> int:
     counts, mismatches = compare_all(outputs) if outputs else ({}, {})
     imports = None if args.no_imports else measure_imports(runner)
     record = _record(scale, args.seed, data, measured, counts, mismatches, imports, extra)
-    report.write(record, report.markdown(record))
+    report.write(record)
     print(f"results: {report.RESULTS / 'latest.md'}")
     failed = [n for n, m in measured.items() if not m.ok and not _expected_failure(n, m)]
     for name in failed:
