@@ -78,6 +78,7 @@ class Runner:
 
 def run_scale(scale: Scale, args: argparse.Namespace) -> int:
     print(f"benchmark at {scale.name} scale", flush=True)
+    revision = report.git_revision(PROJECT_ROOT)  # at the start: the working tree may change during the run
     data = dataset(scale, args.seed)
     work = data.root / "runs"
     shutil.rmtree(work, ignore_errors=True)
@@ -91,6 +92,7 @@ def run_scale(scale: Scale, args: argparse.Namespace) -> int:
     counts, mismatches = compare_all(outputs) if outputs else ({}, {})
     imports = None if args.no_imports else measure_imports(runner)
     record = _record(scale, args.seed, data, measured, counts, mismatches, imports, extra)
+    record["revision"] = revision
     report.write(record)
     print(f"results: {report.RESULTS / 'latest.md'}")
     failed = [n for n, m in measured.items() if not m.ok and not _expected_failure(n, m)]
