@@ -45,6 +45,10 @@ class Source:
     description: str
     key: tuple[str, ...]  # a row per key per file; a repeated key keeps the file's last row
     columns: tuple[Column, ...]
+    # Facts (events) happen once: a key already loaded from an earlier file is quarantined, so the
+    # raw table holds each key once and no model has to de-duplicate the whole history again.
+    # Other sources are snapshots: a later file's row replaces the earlier one in staging.
+    is_append_only: bool = False
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -94,8 +98,14 @@ ACTIVITY = Source(
     name="activity",
     description="Marketing and product events, one row per event.",
     key=("event_id",),
+    is_append_only=True,
     columns=(
-        Column("event_id", "VARCHAR", True, "Unique per event; a repeated event_id is loaded once."),
+        Column(
+            "event_id",
+            "VARCHAR",
+            True,
+            "Unique per event; an event_id loaded before is quarantined.",
+        ),
         Column("lead_id", "VARCHAR", True),
         Column("event_type", "VARCHAR", True, "One of the event types listed below.", EVENT_TYPES),
         Column("occurred_at", "TIMESTAMP", True, "ISO 8601, UTC."),

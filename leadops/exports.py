@@ -45,7 +45,9 @@ def neutralised(expression: str) -> str:
     )
 
 
-def export_query(segment: str | None) -> tuple[str, list]:
+def export_query(segment: str | None, with_list: bool = False) -> tuple[str, list]:
+    """The export rows of one segment or list (every membership when `segment` is None; `with_list`
+    adds the membership as `_list`, for writing every segment from one computation)."""
     columns = {
         "lead_id": "scores.lead_id",
         "email": "scores.email",
@@ -73,7 +75,7 @@ def export_query(segment: str | None) -> tuple[str, list]:
             from ranked where rank <= 3 group by lead_id
         )
         select
-            {select}
+            {select}{", members.segment as _list" if with_list else ""}
         from marts.segment_members as members
         join marts.lead_scores as scores using (lead_id)
         left join reasons using (lead_id)
@@ -104,3 +106,31 @@ def export_segment(con: duckdb.DuckDBPyConnection, segment: str, file_format: st
     con.execute(f"copy ({sql}) to {quote_literal(str(partial))} ({options})", parameters)
     os.replace(partial, out)
     return known[segment]
+
+
+def export_all_segments(published: Path, folder: Path) -> dict[str, int]:
+    """Every segment and list as CSV and Parquet under `folder`; returns rows per file name.
+
+    The rows (with each lead's top reasons, a window over all score factors) are computed once
+    and then filtered per segment, not recomputed for every file."""
+    written = {}
+    with duckdb.connect() as con:
+        con.execute(f"attach {quote_literal(str(published))} as published (read_only)")
+        con.execute("use published")
+        segments = segment_counts(con)
+        sql, _ = export_query(None, with_list=True)
+        con.execute(f"create temp table _export_rows as {sql}")
+        folder.mkdir(parents=True, exist_ok=True)
+        for segment, rows in segments:
+            for file_format in FORMATS:
+                out = folder / f"{segment}.{file_format}"
+                partial = out.with_name(f".{out.name}.partial")
+                options = "format csv, header true" if file_format == "csv" else "format parquet"
+                con.execute(
+                    "copy (select * exclude (_list) from temp.main._export_rows where _list = ? "
+                    f"order by score desc, lead_id) to {quote_literal(str(partial))} ({options})",
+                    [segment],
+                )
+                os.replace(partial, out)
+                written[out.name] = rows
+    return written

@@ -232,6 +232,8 @@ def _load_file(
         # gives each row's position in the file.
         first_row_id = con.execute("select min(rowid) from _batch").fetchone()[0]
         con.execute(_validated_sql(source, found, header_lines - first_row_id))
+        if source.is_append_only:
+            _refuse_keys_already_loaded(con, source)
         warnings = _apply_gate(con, source, path, name, gate) if gate else []
         con.execute(
             f"insert into raw.{source.name} select {', '.join(quote_identifier(c) for c in source.column_names)}, "
@@ -393,6 +395,23 @@ def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offse
         from typed
         left join repeated on {same_key}
     """
+
+
+def _refuse_keys_already_loaded(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Quarantine the rows of an append-only source whose key an earlier file already delivered."""
+    same_key = " and ".join(f"loaded.{quote_identifier(c)} = _validated.{quote_identifier(c)}" for c in source.key)
+    key_text = " || ', ' || ".join(
+        f"{quote_literal(c + ' ')} || {_in_quotes_sql('_validated.' + quote_identifier(c))}" for c in source.key
+    )
+    con.execute(
+        f"""
+        update _validated
+        set _reason = {key_text} || ' was already loaded from ' || loaded._file_name || ' line '
+            || loaded._line_number || '; it counts once'
+        from raw.{source.name} as loaded
+        where _validated._reason is null and {same_key}
+        """
+    )
 
 
 def _record_sql(found: dict[str, tuple[str, str]]) -> str:

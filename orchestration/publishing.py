@@ -10,10 +10,9 @@ never reaches this step, so the previous copy stays.
 import os
 
 import dagster as dg
-import duckdb
 from dagster_duckdb import DuckDBResource
 
-from leadops.exports import FORMATS, export_segment, published_folder, segment_counts
+from leadops.exports import export_all_segments, published_folder
 from leadops.loader import quote_literal
 from orchestration.resources import TRANSIENT_RETRY
 
@@ -99,13 +98,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
 )
 def segment_exports(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     folder = published_folder(warehouse.database)
-    written = {}
-    with duckdb.connect(str(folder / "leadops.duckdb"), read_only=True) as con:
-        for segment, _ in segment_counts(con):
-            for file_format in FORMATS:
-                written[f"{segment}.{file_format}"] = export_segment(
-                    con, segment, file_format, folder / "exports" / f"{segment}.{file_format}"
-                )
+    written = export_all_segments(folder / "leadops.duckdb", folder / "exports")
     context.log.info(f"exported {len(written)} files to {folder / 'exports'}")
     return dg.MaterializeResult(
         metadata={"folder": dg.MetadataValue.path(str(folder / "exports")), "files": dg.MetadataValue.json(written)}

@@ -177,3 +177,21 @@ def test_a_warning_from_the_batch_gate_loads_the_file_and_reports(con, tmp_path)
     drop(tmp_path, "leads", "crm.csv", LEADS + "L1,a@b.com,2026-01-01,Al,\n")
     (file,) = load(con, tmp_path, gate=lambda *_: [GateFinding("warn", "job_title mostly empty")]).files
     assert (file.status, file.warnings) == ("loaded", ["job_title mostly empty"])
+
+
+def test_an_event_delivered_again_by_a_later_file_counts_once(con, tmp_path):
+    folder = tmp_path / "activity"
+    folder.mkdir()
+    header = "event_id,lead_id,event_type,occurred_at\n"
+    (folder / "a.csv").write_text(header + "E1,L1,page_view,2026-06-01T10:00:00Z\n")
+    load_source(con, SOURCES["activity"], folder)
+    (folder / "b.csv").write_text(header + "E2,L1,page_view,2026-06-02T10:00:00Z\nE1,L1,page_view,2026-06-01T10:00:00Z\n")
+    report = load_source(con, SOURCES["activity"], folder)
+
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+    assert con.execute("select event_id, _file_name from raw.activity order by event_id").fetchall() == [
+        ("E1", "activity/a.csv"),
+        ("E2", "activity/b.csv"),
+    ]
+    (line, reason) = con.execute("select line_number, reason from raw.quarantine").fetchone()
+    assert line == 3 and reason == "event_id 'E1' was already loaded from activity/a.csv line 2; it counts once"

@@ -2,19 +2,8 @@ with
 
 source as (
 
+    -- Ingest quarantines an event_id already loaded, so every event is here once.
     select * from {{ source('raw', 'activity') }}
-
-),
-
-ranked as (
-
-    -- The same event delivered twice (in one file or across files) counts once.
-    select
-        *,
-        row_number() over (
-            partition by event_id order by _batch_id, _line_number
-        ) as delivery_rank
-    from source
 
 ),
 
@@ -28,8 +17,7 @@ final as (
         content_id,
         campaign_id,
         lower(url) as url
-    from ranked
-    where delivery_rank = 1
+    from source
 
 )
 
