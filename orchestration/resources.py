@@ -4,13 +4,17 @@ Paths come from environment variables (so the dbt subprocess sees the same wareh
 Dagster process), with defaults under the repository's `data/` folder.
 """
 
+import importlib.metadata
 import os
+import sys
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
+from packaging import version
 from pydantic import Field
 
 from leadops.alerts import notifier_from_env
@@ -35,6 +39,8 @@ for _name, _default in DEFAULTS.items():
 # `spark`. Ingest always lands in DuckDB; other engines read its raw tables from the Parquet lake.
 DBT_TARGET = os.environ[TARGET_ENV]
 EMBEDDED_TARGET = "duckdb"
+
+DUCKDB_MEMORY_LIMIT = os.environ.get("LEADOPS_DUCKDB_MEMORY_LIMIT", "2GB")
 
 # The date a run scores as of. `leadops run --as-of` and the schedule set it; without it, today (UTC).
 AS_OF_TAG = "leadops/as_of"
@@ -102,13 +108,28 @@ class AlertNotifier(dg.ConfigurableResource):
         return notifier_from_env(self.webhook_url_env, default_file)
 
 
+class LeadopsDbtCli(DbtCliResource):
+    """dagster-dbt asks the dbt executable for its version on every run (a 2 s subprocess); ours is
+    the dbt-core installed beside this Python, whose version the package metadata already knows."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
+            return version.parse(importlib.metadata.version("dbt-core"))
+        return super()._cli_version
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
 
     return {
-        "warehouse": DuckDBResource(database=dg.EnvVar(WAREHOUSE_ENV)),
+        # The same memory limit as dbt's connections (profiles.yml): the two processes take turns on
+        # the file, and a bounded buffer pool spills large ingest batches to disk instead of growing.
+        "warehouse": DuckDBResource(
+            database=dg.EnvVar(WAREHOUSE_ENV), connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT}
+        ),
         "landing": LandingFolder(path=dg.EnvVar(LANDING_ENV)),
         "scoring_config": ScoringConfigFile(path=dg.EnvVar(CONFIG_ENV)),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": LeadopsDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "engine": ModelEngine(target=dg.EnvVar(TARGET_ENV), lake_path=dg.EnvVar(LAKE_ENV)),
         "alert_notifier": AlertNotifier(),
     }
