@@ -68,7 +68,16 @@ def test_the_later_file_replaces_a_lead(story):
 
 def test_the_same_event_in_two_files_counts_once(story):
     _, warehouse = story
-    assert rows(warehouse, "select count(*) from raw.activity where event_id = 'e1'") == [(2,)]
+    assert rows(warehouse, "select count(*) from raw.activity where event_id = 'e1'") == [(1,)]
+    assert rows(warehouse, "select reason from raw.quarantine where record like '%e1%'") == [
+        (
+            rows(
+                warehouse,
+                "select 'event_id ''e1'' was already loaded from ' || _file_name || ' line ' "
+                "|| _line_number || '; it counts once' from raw.activity where event_id = 'e1'",
+            )[0][0],
+        )
+    ]
     assert rows(warehouse, "select count(*) from staging.stg_raw__activity where event_id = 'e1'") == [(1,)]
     assert rows(
         warehouse,
