@@ -229,7 +229,7 @@ LEADS_PER_CHUNK = 100_000
 
 # CRM custom fields beyond the contract: the loader keeps them as lead attributes for the
 # predictive model. `budget_band` and `employees_in_it` carry real signal (both are drawn from the
-# hidden propensity), `crm_used` little; `lead_quality` and `call_duration_sec` are filled by
+# hidden propensity and from the lead's intent, which the rules cannot see), `crm_used` little; `lead_quality` and `call_duration_sec` are filled by
 # sales only after contact, so they reveal the outcome and the leakage guard must drop them.
 CUSTOM_FIELDS = ("budget_band", "crm_used", "employees_in_it", "lead_quality", "call_duration_sec")
 CUSTOM_FIELDS_STREAM = 7_001  # their own random stream: the contract columns stay as they were
@@ -401,11 +401,18 @@ def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: dateti
     return frame, propensity
 
 
+def _won(leads: pd.DataFrame, conversions: pd.DataFrame) -> np.ndarray:
+    return leads["lead_id"].isin(conversions.loc[conversions["stage"] == "closed_won", "lead_id"]).to_numpy()
+
+
 def _custom_fields(
     rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, conversions: pd.DataFrame
 ) -> pd.DataFrame:
     n = len(leads)
-    latent = np.log(propensity / (1 - propensity)) + rng.normal(0, 0.25, n)
+    # The budget a lead states on the form also reflects its intent, which fit alone does not show
+    # and which shows later in whether it buys: the signal a model can find and rules cannot.
+    intent = _won(leads, conversions)
+    latent = np.log(propensity / (1 - propensity)) + 0.8 * intent + rng.normal(0, 0.8, n)
     budget = np.asarray(BUDGET_BANDS, dtype=object)[np.digitize(latent, [-2.0, -1.0, -0.3, 0.5])]
     large = leads["company_domain"].notna().to_numpy() & (rng.random(n) < 0.5)
     crm = np.where(
@@ -415,7 +422,7 @@ def _custom_fields(
     )
     in_it = np.round(np.exp(2.5 + 0.8 * latent + rng.normal(0, 0.2, n)))
     opportunity = leads["lead_id"].isin(conversions.loc[conversions["stage"] == "opportunity", "lead_id"]).to_numpy()
-    won = leads["lead_id"].isin(conversions.loc[conversions["stage"] == "closed_won", "lead_id"]).to_numpy()
+    won = _won(leads, conversions)
     quality = np.where(
         won, _choice(rng, ["hot", "qualified"], [0.8, 0.2], n), _choice(rng, ["qualified", "cold"], [0.3, 0.7], n)
     )

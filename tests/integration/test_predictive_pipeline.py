@@ -98,6 +98,8 @@ def test_the_report_compares_the_model_and_the_rule_score_on_the_same_holdout(tr
     for scorer in ("model", "rule_score"):
         assert 0.5 < metrics[(scorer, "roc_auc")] < 1 and 0 < metrics[(scorer, "pr_auc")] < 1
         assert 0 < metrics[(scorer, "brier")] < 0.25
+    # The demo's custom fields carry intent the rules cannot see: the model must rank better.
+    assert metrics[("model", "roc_auc")] > metrics[("rule_score", "roc_auc")]
     deciles = query(
         trained,
         "select scorer, sum(leads), sum(conversions), count(*) from marts.model_report "
