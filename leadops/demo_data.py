@@ -229,8 +229,9 @@ LEADS_PER_CHUNK = 100_000
 
 # CRM custom fields beyond the contract: the loader keeps them as lead attributes for the
 # predictive model. `budget_band` and `employees_in_it` carry real signal (both are drawn from the
-# hidden propensity and from the lead's intent, which the rules cannot see), `crm_used` little; `lead_quality` and `call_duration_sec` are filled by
-# sales only after contact, so they reveal the outcome and the leakage guard must drop them.
+# hidden propensity and from the lead's intent, which the rules cannot see), `crm_used` little;
+# `lead_quality` and `call_duration_sec` are filled by sales only after contact, so they reveal the
+# outcome and the leakage guard must drop them.
 CUSTOM_FIELDS = ("budget_band", "crm_used", "employees_in_it", "lead_quality", "call_duration_sec")
 CUSTOM_FIELDS_STREAM = 7_001  # their own random stream: the contract columns stay as they were
 BUDGET_BANDS = ["<10k", "10k-50k", "50k-100k", "100k-250k", "250k+"]

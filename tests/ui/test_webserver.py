@@ -57,9 +57,9 @@ def webserver(tmp_path_factory):
         "LEADOPS_WAREHOUSE": str(home / "warehouse.duckdb"),
         "LEADOPS_LANDING": str(home / "landing"),
     }
+    executable = str(Path(sys.executable).with_name("dagster-webserver"))
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml", "-h", "127.0.0.1"]
-        + ["-p", str(port)],
+        [executable, "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -136,13 +136,17 @@ def chromium() -> str:
     return shutil.which("chromium")
 
 
+CHROMIUM_FLAGS = (
+    *("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"),
+    *("--disable-background-networking", "--disable-component-update", "--disable-sync"),
+    *("--window-size=2400,1600", "--virtual-time-budget=30000"),
+)
+
+
 def _rendered_text(chromium: str, url: str, profile: Path) -> str:
     """The page's DOM after its scripts ran; the flags keep Chromium off the (closed) network."""
     done = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
-        + ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
-        + [f"--user-data-dir={profile}", "--window-size=2400,1600", "--virtual-time-budget=30000"]
-        + ["--dump-dom", url],
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
         capture_output=True,
         text=True,
         timeout=120,

@@ -185,7 +185,8 @@ def test_an_event_delivered_again_by_a_later_file_counts_once(con, tmp_path):
     header = "event_id,lead_id,event_type,occurred_at\n"
     (folder / "a.csv").write_text(header + "E1,L1,page_view,2026-06-01T10:00:00Z\n")
     load_source(con, SOURCES["activity"], folder)
-    (folder / "b.csv").write_text(header + "E2,L1,page_view,2026-06-02T10:00:00Z\nE1,L1,page_view,2026-06-01T10:00:00Z\n")
+    repeat = "E2,L1,page_view,2026-06-02T10:00:00Z\nE1,L1,page_view,2026-06-01T10:00:00Z\n"
+    (folder / "b.csv").write_text(header + repeat)
     report = load_source(con, SOURCES["activity"], folder)
 
     assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
