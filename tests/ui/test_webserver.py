@@ -88,11 +88,11 @@ def test_the_code_location_loads_with_its_schedule_and_sensors(webserver):
     assert entry["name"] == "leadops" and entry["loadStatus"] == "LOADED"
     assert location["__typename"] == "RepositoryLocation", location.get("message")
     (repository,) = location["repositories"]
-    assert {s["name"] for s in repository["schedules"]} == {"nightly_refresh"}
+    assert {s["name"] for s in repository["schedules"]} == {"nightly_refresh", "weekly_retrain"}
     assert {"landing_files_sensor", "run_log_on_success", "run_log_on_failure"} <= {
         s["name"] for s in repository["sensors"]
     }
-    assert "refresh" in {j["name"] for j in repository["jobs"]}
+    assert {"refresh", "retrain"} <= {j["name"] for j in repository["jobs"]}
 
 
 def test_every_asset_and_check_is_served_with_lineage_from_landing_files_to_exports(webserver):
