@@ -340,10 +340,12 @@ def _apply_gate(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name
 def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offset: int) -> str:
     """Each row of `_batch` with its typed values and the reason it is refused, if it is.
 
-    Three set-based passes: clean each text value once, type it and collect the contract's
-    problems, then find the keys the file repeats (a hash aggregate, not a window over every row:
-    most files repeat nothing) so that only the last valid row of a key is kept. The original
-    record of a refused row is rebuilt when it is quarantined, not kept for every row."""
+    Set-based passes: clean each text value once, type it and collect the contract's problems
+    (materialized once, as three passes read it), then find the keys the file repeats so that only
+    the last valid row of a key is kept. Most files repeat nothing, so repeats are found by a hash
+    of the key first (an integer aggregate) and confirmed on the few candidates, instead of
+    aggregating or windowing every key. The original record of a refused row is rebuilt when it
+    is quarantined, not kept for every row."""
     cleaned, typed, reasons = [], [], []
     for column in source.columns:
         original, native_type = found.get(column.name, (None, "NULL"))
@@ -369,7 +371,7 @@ def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offse
                 _batch.rowid as _row_id
             from _batch
         ),
-        typed as (
+        typed as materialized (
             select
                 {", ".join(typed)},
                 _line_number,
@@ -377,9 +379,13 @@ def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offse
                 nullif(concat_ws('; ', {", ".join(reasons)}), '') as _problems
             from cleaned
         ),
+        repeated_hashes as (
+            select hash({", ".join(keys)}) as _key_hash from typed group by 1 having count(*) > 1
+        ),
         repeated as (
             select {", ".join(keys)}, max(case when _problems is null then _line_number end) as _last_valid_line
             from typed
+            where hash({", ".join(keys)}) in (select _key_hash from repeated_hashes)
             group by {", ".join(keys)}
             having count(*) > 1
         )
