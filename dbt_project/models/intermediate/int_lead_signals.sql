@@ -37,17 +37,37 @@ keywords as (
 
 ),
 
+lead_words as (
+
+    -- Each lead's text as words once, not once per keyword it is compared with.
+    select
+        leads.lead_id,
+        {{ leadops.words(searchable_text) }} as searchable_words
+    from leads
+
+),
+
+keyword_words as (
+
+    select
+        dimension,
+        keyword,
+        {{ leadops.words('keyword') }} as keyword_words
+    from keywords
+
+),
+
 keyword_hits as (
 
     -- Junk and job-seeker words anywhere in the name, title or address.
     select
-        leads.lead_id,
-        keywords.dimension,
-        min(keywords.keyword) as keyword
-    from leads
-    inner join keywords
-        on {{ leadops.contains_words(searchable_text, 'keywords.keyword') }}
-    group by leads.lead_id, keywords.dimension
+        lead_words.lead_id,
+        keyword_words.dimension,
+        min(keyword_words.keyword) as keyword
+    from lead_words
+    inner join keyword_words
+        on {{ dbt.position('keyword_words.keyword_words', 'lead_words.searchable_words') }} > 0
+    group by lead_words.lead_id, keyword_words.dimension
 
 ),
 
