@@ -2,7 +2,7 @@ with
 
 events as (
 
-    select * from {{ ref('int_activity_in_scope') }}
+    select * from {{ ref('int_activity_in_hot_window') }}
 
 ),
 
