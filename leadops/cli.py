@@ -311,12 +311,12 @@ def _latest_history_date(warehouse: Path) -> date | None:
         return None
     import duckdb
 
+    from leadops.sql import table_exists
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        (exists,) = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'lead_score_history'"
-        ).fetchone()
-        return con.execute("select max(as_of_date) from marts.lead_score_history").fetchone()[0] if exists else None
+        if not table_exists(con, "marts", "lead_score_history"):
+            return None
+        return con.execute("select max(as_of_date) from marts.lead_score_history").fetchone()[0]
 
 
 def _prepare_run(args: argparse.Namespace) -> None:

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from leadops.sql import transaction
+
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, to_lower=True)]
 
@@ -442,8 +444,7 @@ CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
 def write_config_tables(con, config: ScoringConfig) -> dict[str, int]:
     """Replace the `config.*` tables in one transaction; values are bound parameters, never SQL."""
     rows_by_table = config.tables()
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute("create schema if not exists config")
         for table, columns in CONFIG_TABLE_COLUMNS.items():
             definition = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
@@ -452,8 +453,4 @@ def write_config_tables(con, config: ScoringConfig) -> dict[str, int]:
             if rows:
                 placeholders = ", ".join("?" for _ in columns)
                 con.executemany(f"insert into config.{table} values ({placeholders})", rows)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return {table: len(rows) for table, rows in rows_by_table.items()}

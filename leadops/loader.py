@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pandas costs 0.7 s to import, and the Dagster definitions i
     import pandas as pd
 
 from leadops.contract import FILE_SUFFIXES, SOURCES, Column, Source
+from leadops.sql import transaction
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
@@ -210,8 +211,7 @@ def _first_line(message: str) -> str:
 def _load_file(
     con: duckdb.DuckDBPyConnection, source: Source, path: Path, name: str, digest: str, gate: BatchGate | None
 ) -> FileReport:
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         header_lines = _read_into_batch(con, path)
         found = {
             name.strip().lower(): (name, native_type)
@@ -264,10 +264,6 @@ def _load_file(
         )
         con.execute("drop table _validated")
         con.execute("drop table _batch")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return FileReport(
         source.name, name, "loaded", rows_read, rows_loaded, rows_quarantined, batch_id=batch_id, warnings=warnings
     )

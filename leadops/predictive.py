@@ -30,6 +30,7 @@ import pandas as pd
 from leadops.config import Predictive, ScoringConfig
 from leadops.contract import EVENT_TYPES
 from leadops.loader import quote_identifier, quote_literal
+from leadops.sql import table_exists, transaction
 
 MODEL_FILE, REPORT_FILE = "model.joblib", "report.json"
 CUSTOM_PREFIX = "cf__"
@@ -150,14 +151,6 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> date:
 # --- features -------------------------------------------------------------------------------------------------
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-        ).fetchone()[0]
-    )
-
-
 CURRENT_ATTRIBUTES_SQL = """
     with current_rows as (
         select lead_id, _batch_id, _line_number from raw.leads
@@ -171,7 +164,7 @@ CURRENT_ATTRIBUTES_SQL = """
 
 def custom_fields(con: duckdb.DuckDBPyConnection, settings: Predictive) -> dict[str, str]:
     """Every custom field of the leads' current rows, typed: numeric when nearly all values are numbers."""
-    if not _table_exists(con, "raw", "lead_attributes"):
+    if not table_exists(con, "raw", "lead_attributes"):
         return {}
     rows = con.execute(
         f"select attribute, count(*), count(try_cast(value as double)) from ({CURRENT_ATTRIBUTES_SQL}) "
@@ -788,8 +781,7 @@ def _record(
         settings.seed,
         result.message,
     ]
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute("delete from marts.model_versions where model_version = ?", [result.model_version])
         con.execute(f"insert into marts.model_versions values ({', '.join('?' for _ in row)})", row)
         con.execute("delete from marts.model_report where model_version = ?", [result.model_version])
@@ -797,10 +789,6 @@ def _record(
             con.register("_model_report", result.report)
             con.execute("insert into marts.model_report select * from _model_report")
             con.unregister("_model_report")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
 
 
 # --- scoring --------------------------------------------------------------------------------------------------
@@ -808,7 +796,7 @@ def _record(
 
 def latest_model(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     """(version, path) of the most recent trained model whose file still exists."""
-    if not _table_exists(con, "marts", "model_versions"):
+    if not table_exists(con, "marts", "model_versions"):
         return None
     for version, path in con.execute(
         "select model_version, model_path from marts.model_versions where status = 'trained' "
@@ -826,11 +814,7 @@ def score(con: duckdb.DuckDBPyConnection, config: ScoringConfig, as_of: date | N
     ensure_model_tables(con)
     found = latest_model(con)
     if found is None:
-        last = (
-            con.execute("select message from marts.model_versions order by trained_at desc limit 1").fetchone()
-            if _table_exists(con, "marts", "model_versions")
-            else None
-        )
+        last = _last_training_message(con)
         why = last[0] if last else "no model has been trained yet (run `leadops train` or the retrain job)"
         _replace_predictions(con, None)
         return ScoringResult("fallback", None, 0, f"no predictive model: {why}")
@@ -956,25 +940,27 @@ def _number(value) -> str:
 
 def _replace_predictions(con: duckdb.DuckDBPyConnection, predictions: pd.DataFrame | None) -> None:
     columns = MODEL_TABLES["lead_predictions"]
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(f"create or replace table marts.lead_predictions ({columns})")
         if predictions is not None and len(predictions):
             con.register("_predictions", predictions)
             con.execute("insert into marts.lead_predictions select * from _predictions order by lead_id")
             con.unregister("_predictions")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
 
 
 # --- explain --------------------------------------------------------------------------------------------------
 
 
+def _last_training_message(con: duckdb.DuckDBPyConnection) -> tuple[str] | None:
+    """Why the latest training did or did not produce a model, as `marts.model_versions` says."""
+    if not table_exists(con, "marts", "model_versions"):
+        return None
+    return con.execute("select message from marts.model_versions order by trained_at desc limit 1").fetchone()
+
+
 def explain_prediction(con: duckdb.DuckDBPyConnection, lead_id: str) -> list[str]:
     """Lines for `leadops explain`: the lead's probability and its factors, or why the rules decide alone."""
-    if not _table_exists(con, "marts", "lead_predictions"):
+    if not table_exists(con, "marts", "lead_predictions"):
         return ["predictive: no model has been trained yet; the rule-based score above decides"]
     row = con.execute(
         "select p.conversion_probability, p.decile, p.model_version, p.top_positive_factors, "
@@ -984,11 +970,7 @@ def explain_prediction(con: duckdb.DuckDBPyConnection, lead_id: str) -> list[str
         [lead_id],
     ).fetchone()
     if row is None:
-        last = (
-            con.execute("select message from marts.model_versions order by trained_at desc limit 1").fetchone()
-            if _table_exists(con, "marts", "model_versions")
-            else None
-        )
+        last = _last_training_message(con)
         why = last[0] if last else "no model has been trained yet"
         return [f"predictive: fallback to the rules ({why})"]
     probability, decile, version, ups, downs, segment, rule_segment, kind, trained_as_of, auc, rule_auc = row

@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from leadops.sql import transaction
+
 OPS_TABLES = {
     "runs": (
         "run_id varchar primary key, job_name varchar not null, as_of_date date, status varchar not null, "
@@ -97,8 +99,7 @@ def summarise_run(run_id: str, job_name: str, as_of: str | None, status: str, re
 def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     """Write one run's summary into `ops.*` in one transaction, replacing an earlier record of it."""
     ensure_ops_tables(con)
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for table in OPS_TABLES:
             con.execute(f"delete from ops.{table} where run_id = ?", [record.run_id])
         # A materialization reported twice in one run (a retried step) counts once, the latest.
@@ -134,10 +135,6 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
                 "insert into ops.rejected_files values (?, ?, ?, ?)",
                 [[record.run_id, *row] for row in record.rejected],
             )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
 
 
 def ensure_ops_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -6,6 +6,8 @@ import json
 
 import duckdb
 
+from leadops.sql import table_exists
+
 # Views are rebuilt from these on every run, so only tables have rows and a refresh time worth showing.
 REPORTED_SCHEMAS = ("raw", "config", "intermediate", "marts", "ops")
 
@@ -17,7 +19,7 @@ def print_status(con: duckdb.DuckDBPyConnection, label: str) -> int:
     scripts and cron can act on it.
     """
     print(f"leadops status of {label}")
-    if not _has_table(con, "ops", "runs"):
+    if not table_exists(con, "ops", "runs"):
         print("no run recorded yet (run leadops run)")
         return 1
     last = con.execute(
@@ -74,11 +76,3 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, object]]:
         order by list_position([{schemas}], tables.schema_name), tables.table_name
         """
     ).fetchall()
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
-        ).fetchone()[0]
-    )
