@@ -36,9 +36,14 @@ TRUE_WORDS = {"true", "t", "yes", "y", "1"}
 
 
 def cents(values) -> np.ndarray:
-    """Points as whole cents, half away from zero (numpy's own round goes half to even)."""
-    scaled = np.asarray(values, dtype="float64") * 100
-    return (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)).astype("int64")
+    """Points as whole cents, half away from zero (numpy's own round goes half to even), rounded to
+    six places first like the SQL's `points` macro."""
+    micro = _half_away_from_zero(np.asarray(values, dtype="float64") * 1_000_000)
+    return _half_away_from_zero(micro / 10_000).astype("int64")
+
+
+def _half_away_from_zero(scaled: np.ndarray) -> np.ndarray:
+    return np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
 
 
 def first_band(points_cents: pd.Series, bands) -> pd.Series:

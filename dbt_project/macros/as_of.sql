@@ -16,3 +16,10 @@
 {% macro days_before_as_of(timestamp_column) -%}
     {{ dbt.datediff('cast(' ~ timestamp_column ~ ' as date)', leadops.as_of_date(), 'day') }}
 {%- endmacro %}
+
+{#- Midnight after the as_of date, as a timestamp: `occurred_at < day_after_as_of()` keeps the
+    events on or before as_of and, unlike a cast of every timestamp to a date, lets the engine skip
+    what the range excludes. -#}
+{% macro day_after_as_of() -%}
+    cast({{ dbt.dateadd('day', 1, leadops.as_of_date()) }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}

@@ -1,8 +1,31 @@
 with
 
-events as (
+leads as (
 
-    select * from {{ ref('int_activity_in_scope') }}
+    select lead_id from {{ ref('int_leads_enriched') }}
+
+),
+
+totals as (
+
+    select * from {{ ref('int_lead_activity_accumulated') }}
+
+),
+
+newsletters as (
+
+    select * from {{ ref('int_newsletters_accumulated') }}
+
+),
+
+recent_events as (
+
+    -- The activity window covers at least the last 35 days (int_activity_in_window).
+    select
+        lead_id,
+        {{ leadops.days_before_as_of('occurred_at') }} as days_before_as_of
+    from {{ ref('int_activity_in_window') }}
+    where event_type <> 'email_delivered'
 
 ),
 
@@ -16,65 +39,36 @@ newsletters_delivered as (
 
     select
         lead_id,
-        campaign_id,
-        row_number() over (partition by lead_id order by max(occurred_at) desc, campaign_id) as recency_rank
-    from events
-    where event_type = 'email_delivered' and campaign_id is not null
-    group by lead_id, campaign_id
-
-),
-
-newsletters_opened as (
-
-    select distinct
-        lead_id,
-        campaign_id
-    from events
-    where event_type in ('email_open', 'email_click') and campaign_id is not null
+        is_opened,
+        row_number() over (partition by lead_id order by last_delivered_at desc, campaign_id) as recency_rank
+    from newsletters
+    where last_delivered_at is not null
 
 ),
 
 recent_newsletters as (
 
     select
-        delivered.lead_id,
+        newsletters_delivered.lead_id,
         count(*) as recent_newsletters,
-        count(opened.campaign_id) as recent_newsletters_opened
-    from newsletters_delivered as delivered
+        sum(case when newsletters_delivered.is_opened then 1 else 0 end) as recent_newsletters_opened
+    from newsletters_delivered
     cross join parameters
-    left join newsletters_opened as opened
-        on delivered.lead_id = opened.lead_id and delivered.campaign_id = opened.campaign_id
-    where delivered.recency_rank <= parameters.newsletters_ignored_count
-    group by delivered.lead_id
+    where newsletters_delivered.recency_rank <= parameters.newsletters_ignored_count
+    group by newsletters_delivered.lead_id
 
 ),
 
-activity as (
+recent_activity as (
 
     -- A delivered email is something we did, not something the lead did.
     select
         lead_id,
-        count(*) as engaged_events,
-        max(occurred_at) as last_engaged_at,
         sum(case when days_before_as_of < 7 then 1 else 0 end) as events_last_7_days,
         sum(case when days_before_as_of between 7 and 34 then 1 else 0 end) as events_prior_28_days,
-        sum(case when days_before_as_of < 30 then 1 else 0 end) as events_last_30_days,
-        sum(
-            case
-                when event_type = 'page_view' and {{ dbt.position("'/careers'", "coalesce(url, '')") }} > 0 then 1 else
-                    0
-            end
-        ) as careers_page_views,
-        sum(case when event_type = 'unsubscribe' then 1 else 0 end) as unsubscribe_events
-    from events
-    where event_type <> 'email_delivered'
+        sum(case when days_before_as_of < 30 then 1 else 0 end) as events_last_30_days
+    from recent_events
     group by lead_id
-
-),
-
-leads as (
-
-    select lead_id from {{ ref('int_leads_enriched') }}
 
 ),
 
@@ -82,18 +76,20 @@ final as (
 
     select
         leads.lead_id,
-        activity.last_engaged_at,
-        coalesce(activity.engaged_events, 0) as engaged_events,
-        coalesce(activity.events_last_7_days, 0) as events_last_7_days,
-        coalesce(activity.events_prior_28_days, 0) as events_prior_28_days,
-        coalesce(activity.events_last_30_days, 0) as events_last_30_days,
-        coalesce(activity.careers_page_views, 0) as careers_page_views,
-        coalesce(activity.unsubscribe_events, 0) > 0 as has_unsubscribe_event,
+        totals.last_engaged_at,
+        coalesce(totals.engaged_events, 0) as engaged_events,
+        coalesce(recent_activity.events_last_7_days, 0) as events_last_7_days,
+        coalesce(recent_activity.events_prior_28_days, 0) as events_prior_28_days,
+        coalesce(recent_activity.events_last_30_days, 0) as events_last_30_days,
+        coalesce(totals.careers_page_views, 0) as careers_page_views,
+        coalesce(totals.unsubscribe_events, 0) > 0 as has_unsubscribe_event,
         coalesce(recent_newsletters.recent_newsletters, 0) as recent_newsletters,
         coalesce(recent_newsletters.recent_newsletters_opened, 0) as recent_newsletters_opened
     from leads
-    left join activity
-        on leads.lead_id = activity.lead_id
+    left join totals
+        on leads.lead_id = totals.lead_id
+    left join recent_activity
+        on leads.lead_id = recent_activity.lead_id
     left join recent_newsletters
         on leads.lead_id = recent_newsletters.lead_id
 

@@ -1,40 +1,28 @@
 with
 
-events as (
+leads as (
 
-    select * from {{ ref('int_activity_in_scope') }}
-
-),
-
-escape_types as (
-
-    select value as event_type from {{ ref('stg_config__event_lists') }}
-    where list_name = 'escape_event_type'
+    select lead_id from {{ ref('int_leads_enriched') }}
 
 ),
 
-ranked as (
+activity as (
 
-    -- The lead's latest escape: what it engaged with before then no longer counts.
-    select
-        events.lead_id,
-        events.occurred_at as reset_at,
-        events.event_type as reset_by,
-        row_number() over (partition by events.lead_id order by events.occurred_at desc, events.event_id asc) as recency
-    from events
-    inner join escape_types
-        on events.event_type = escape_types.event_type
+    select * from {{ ref('int_lead_activity_accumulated') }}
 
 ),
 
 final as (
 
+    -- The lead's latest escape: what it engaged with before then no longer counts.
     select
-        lead_id,
-        reset_at,
-        reset_by
-    from ranked
-    where recency = 1
+        activity.lead_id,
+        activity.reset_at,
+        activity.reset_by
+    from activity
+    inner join leads
+        on activity.lead_id = leads.lead_id
+    where activity.reset_at is not null
 
 )
 

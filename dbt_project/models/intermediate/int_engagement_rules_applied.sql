@@ -1,8 +1,20 @@
 with
 
+leads as (
+
+    select lead_id from {{ ref('int_leads_enriched') }}
+
+),
+
+accumulated as (
+
+    select * from {{ ref('int_engagement_rules_accumulated') }}
+
+),
+
 events as (
 
-    select * from {{ ref('int_activity_in_scope') }}
+    select * from {{ ref('stg_raw__activity') }}
 
 ),
 
@@ -18,64 +30,89 @@ resets as (
 
 ),
 
-matched as (
+carried as (
 
-    -- Each event earns the rule's points, halved every half_life_days (no half-life: no decay),
-    -- if it falls inside the rule's window (no window: all history) and after the lead's last escape.
+    -- Rules without a window: the lead's accumulated points, halved every half_life_days from the
+    -- date they were computed for to this as_of date. Rows counted before the lead's latest escape
+    -- are left behind by it.
+    select
+        accumulated.lead_id,
+        accumulated.rule_name,
+        accumulated.event_count,
+        accumulated.last_event_at,
+        {{ leadops.decayed_to_as_of('accumulated.decayed_points', 'rules.half_life_days', 'accumulated.accumulated_as_of_date') }}
+            as decayed_points
+    from accumulated
+    inner join leads
+        on accumulated.lead_id = leads.lead_id
+    inner join rules
+        on accumulated.rule_name = rules.rule_name and rules.window_days is null
+    left join resets
+        on accumulated.lead_id = resets.lead_id
+    where
+        accumulated.counted_after_reset_at = resets.reset_at
+        or (accumulated.counted_after_reset_at is null and resets.reset_at is null)
+
+),
+
+windowed as (
+
+    -- Rules with a window count the events inside it (window_days before as_of), on every run.
     select
         events.lead_id,
         rules.rule_name,
-        rules.rule_group,
-        rules.max_points,
-        events.occurred_at,
-        rules.points * case
-            when rules.half_life_days is null then 1.0
-            else power(0.5, cast(events.days_before_as_of as {{ leadops.type_double() }}) / rules.half_life_days)
-        end as decayed_points
+        count(*) as event_count,
+        max(events.occurred_at) as last_event_at,
+        sum({{ leadops.decayed_to_as_of('rules.points', 'rules.half_life_days', 'cast(events.occurred_at as date)') }})
+            as decayed_points
     from events
     inner join rules
         on
             events.event_type = rules.event_type
+            and rules.window_days is not null
+            and events.occurred_at
+            >= cast({{ dbt.dateadd('day', '-rules.window_days', leadops.as_of_date()) }} as {{ dbt.type_timestamp() }})
             and (
                 rules.url_contains is null
                 or {{ dbt.position('rules.url_contains', "coalesce(events.url, '')") }} > 0
             )
-            and (rules.window_days is null or events.days_before_as_of <= rules.window_days)
+    inner join leads
+        on events.lead_id = leads.lead_id
     left join resets
         on events.lead_id = resets.lead_id
-    where resets.reset_at is null or events.occurred_at > resets.reset_at
+    where
+        events.occurred_at < {{ leadops.day_after_as_of() }}
+        and (resets.reset_at is null or events.occurred_at > resets.reset_at)
+    group by events.lead_id, rules.rule_name
 
 ),
 
 per_rule as (
 
-    select
-        lead_id,
-        rule_name,
-        max(rule_group) as rule_group,
-        count(*) as event_count,
-        max(occurred_at) as last_event_at,
-        max(max_points) as max_points,
-        sum(decayed_points) as decayed_points
-    from matched
-    group by lead_id, rule_name
+    select * from carried
+
+    union all
+
+    select * from windowed
 
 ),
 
 final as (
 
     select
-        lead_id,
-        rule_name,
-        rule_group,
-        event_count,
-        last_event_at,
-        {{ leadops.points('decayed_points') }} as uncapped_points,
+        per_rule.lead_id,
+        per_rule.rule_name,
+        rules.rule_group,
+        per_rule.event_count,
+        per_rule.last_event_at,
+        {{ leadops.points('per_rule.decayed_points') }} as uncapped_points,
         {{ leadops.points(
-            'case when decayed_points > max_points then max_points else decayed_points end'
+            'case when per_rule.decayed_points > rules.max_points then rules.max_points else per_rule.decayed_points end'
         ) }}
             as points
     from per_rule
+    inner join rules
+        on per_rule.rule_name = rules.rule_name
 
 )
 

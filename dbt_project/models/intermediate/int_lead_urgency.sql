@@ -2,7 +2,10 @@ with
 
 events as (
 
-    select * from {{ ref('int_activity_in_hot_window') }}
+    select
+        *,
+        {{ leadops.days_before_as_of('occurred_at') }} as days_before_as_of
+    from {{ ref('int_activity_in_window') }}
 
 ),
 

@@ -1,0 +1,106 @@
+{#- Accumulated models carry what each lead did from one run to the next, so that a nightly run
+    reads only the events it has not counted yet instead of the whole history (README,
+    "Performance"). Every row records the as_of date it was computed for and the last ingest batch
+    it had seen; a run adds the events of newer batches, and the events of older batches dated
+    after the last as_of date, to the carried rows of the leads those events touch, and leaves the
+    other leads' rows as they are. Readers bring a row's decayed points from its own date to theirs.
+
+    On DuckDB the rows are replaced per lead (delete+insert); on Spark the models are plain tables
+    rebuilt on every run. -#}
+{% macro accumulated(unique_key) -%}
+    {{ return({
+        'materialized': 'table' if target.type == 'spark' else 'incremental',
+        'incremental_strategy': 'delete+insert' if unique_key else 'append',
+        'unique_key': unique_key,
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{#- Pre-hook of the accumulated models: what was carried is thrown away, and the model is rebuilt
+    from the whole history, when the run goes back in time (a backfill, or a rerun of an earlier
+    date) or when the configuration the rows were computed under has changed. -#}
+{% macro forget_stale_accumulation(fingerprint=none) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            (select max(accumulated_as_of_date) from {{ this }}) > {{ leadops.as_of_date() }}
+            {%- if fingerprint %}
+                or configuration_fingerprint <> ({{ fingerprint }})
+            {%- endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The events an accumulated model has not counted yet, on or before the as_of date. `carried` is
+    the model's own rows (`this`); without them (a first run, a rebuild) every event counts. -#}
+{% macro events_not_yet_accumulated(events, carried) -%}
+    {%- if is_incremental() %}
+    select {{ events }}.*
+    from {{ events }}
+    cross join (
+        select
+            max(accumulated_as_of_date) as as_of_date,
+            max(through_batch_id) as batch_id
+        from {{ carried }}
+    ) as marks
+    where
+        {{ events }}.occurred_at < {{ leadops.day_after_as_of() }}
+        and (
+            marks.batch_id is null
+            or {{ events }}.ingest_batch_id > marks.batch_id
+            or {{ events }}.occurred_at >= {{ dbt.dateadd('day', 1, 'marks.as_of_date') }}
+        )
+    {%- else %}
+    select {{ events }}.*
+    from {{ events }}
+    where {{ events }}.occurred_at < {{ leadops.day_after_as_of() }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- The configuration the engagement state depends on, as one hash: the engagement rules and the
+    event types that reset engagement. A change rebuilds the state (forget_stale_accumulation). -#}
+{% macro engagement_configuration_fingerprint() -%}
+    {%- set rule_text = dbt.concat([
+        "rule_name", "'|'", "event_type",
+        "'|'", "coalesce(url_contains, '')",
+        "'|'", "cast(points as " ~ dbt.type_string() ~ ")",
+        "'|'", "coalesce(cast(half_life_days as " ~ dbt.type_string() ~ "), '')",
+        "'|'", "coalesce(cast(window_days as " ~ dbt.type_string() ~ "), '')",
+    ]) -%}
+    select {{ dbt.hash(dbt.concat([
+        "(select " ~ dbt.listagg(rule_text, "';'", "order by rule_name") ~ " from " ~ ref('stg_config__engagement_rules') ~ ")",
+        "'#'",
+        "coalesce((select " ~ dbt.listagg('value', "';'", "order by value") ~ " from " ~ ref('stg_config__event_lists')
+            ~ " where list_name = 'escape_event_type'), '')",
+    ])) }}
+{%- endmacro %}
+
+{#- Points decayed by a rule's half-life over the whole days from `from_date` to the as_of date. -#}
+{% macro decayed_to_as_of(points, half_life_days, from_date) -%}
+    {{ points }} * case
+        when {{ half_life_days }} is null then 1.0
+        else power(
+            0.5,
+            cast({{ dbt.datediff(from_date, leadops.as_of_date(), 'day') }} as {{ leadops.type_double() }})
+            / {{ half_life_days }}
+        )
+    end
+{%- endmacro %}
+
+{#- Days the activity window spans: the hot window and its prior days, and at least the 35 days
+    of the activity counts (events_prior_28_days reaches 34 days back). Reads stg_config__parameters. -#}
+{% macro activity_window_days() -%}
+    greatest(hot_window_days + hot_prior_days, 35)
+{%- endmacro %}
+
+{#- Pre-hook of int_activity_in_window: drop the events that left the window; drop them all
+    when the run goes back in time or the window's length changed. -#}
+{% macro slide_activity_window() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            (select max(accumulated_as_of_date) from {{ this }}) > {{ leadops.as_of_date() }}
+            or window_days <> (select {{ leadops.activity_window_days() }} from {{ ref('stg_config__parameters') }})
+            or occurred_at
+            < cast({{ dbt.dateadd('day', '1 - window_days', leadops.as_of_date()) }} as {{ dbt.type_timestamp() }})
+    {%- endif -%}
+{%- endmacro %}

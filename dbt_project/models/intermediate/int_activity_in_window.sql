@@ -1,0 +1,58 @@
+{#- The events of the last weeks: the hot window and the prior days that engagement velocity
+    compares it with, and at least the 35 days the activity counts look at. A window that slides:
+    each run drops the days that left it and adds the events it has not seen. -#}
+{{ config(
+    pre_hook="{{ leadops.slide_activity_window() }}",
+    **leadops.accumulated(none)
+) }}
+
+with
+
+events as (
+
+    select * from {{ ref('stg_raw__activity') }}
+
+),
+
+window_length as (
+
+    select {{ leadops.activity_window_days() }} as window_days
+    from {{ ref('stg_config__parameters') }}
+
+),
+
+{% if is_incremental() -%}
+carried as (
+
+    select * from {{ this }}
+
+),
+{%- endif %}
+
+new_events as (
+
+    {{ leadops.events_not_yet_accumulated('events', 'carried') }}
+
+),
+
+final as (
+
+    select
+        new_events.event_id,
+        new_events.lead_id,
+        new_events.event_type,
+        new_events.occurred_at,
+        new_events.url,
+        new_events.campaign_id,
+        window_length.window_days,
+        {{ leadops.as_of_date() }} as accumulated_as_of_date,
+        (select max(ingest_batch_id) from events) as through_batch_id
+    from new_events
+    cross join window_length
+    where
+        new_events.occurred_at
+        >= cast({{ dbt.dateadd('day', '1 - window_length.window_days', leadops.as_of_date()) }} as {{ dbt.type_timestamp() }})
+
+)
+
+select * from final

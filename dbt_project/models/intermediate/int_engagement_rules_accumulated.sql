@@ -1,0 +1,198 @@
+{#- One row per lead and engagement rule without a window: the events counted since the lead's
+    latest escape and their points, decayed to the as_of date the row was computed for. -#}
+{{ config(
+    pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint()) }}",
+    **leadops.accumulated('lead_id')
+) }}
+
+with
+
+events as (
+
+    select * from {{ ref('stg_raw__activity') }}
+
+),
+
+rules as (
+
+    -- A rule with a window reads the events inside it on every run (int_engagement_rules_applied).
+    select * from {{ ref('stg_config__engagement_rules') }}
+    where window_days is null
+
+),
+
+escape_types as (
+
+    select value as event_type from {{ ref('stg_config__event_lists') }}
+    where list_name = 'escape_event_type'
+
+),
+
+resets as (
+
+    select
+        lead_id,
+        reset_at
+    from {{ ref('int_lead_activity_accumulated') }}
+    where reset_at is not null
+
+),
+
+{% if is_incremental() -%}
+carried as (
+
+    select * from {{ this }}
+
+),
+{%- endif %}
+
+new_events as (
+
+    {{ leadops.events_not_yet_accumulated('events', 'carried') }}
+
+),
+
+{% if is_incremental() -%}
+recounted_leads as (
+
+    -- A new escape wipes what the lead earned before it, also before the last run: its whole
+    -- history is counted again. Escapes are rare, so this stays a few leads.
+    select distinct new_events.lead_id
+    from new_events
+    inner join escape_types
+        on new_events.event_type = escape_types.event_type
+
+),
+
+counted_events as (
+
+    select new_events.*
+    from new_events
+    left join recounted_leads
+        on new_events.lead_id = recounted_leads.lead_id
+    where recounted_leads.lead_id is null
+
+    union all
+
+    select events.*
+    from events
+    inner join recounted_leads
+        on events.lead_id = recounted_leads.lead_id
+    where events.occurred_at < {{ leadops.day_after_as_of() }}
+
+),
+{%- else -%}
+counted_events as (
+
+    select * from new_events
+
+),
+{%- endif %}
+
+matched as (
+
+    -- Each event earns the rule's points, halved every half_life_days (no half-life: no decay),
+    -- if it happened after the lead's latest escape.
+    select
+        counted_events.lead_id,
+        rules.rule_name,
+        resets.reset_at as counted_after_reset_at,
+        counted_events.occurred_at,
+        {{ leadops.decayed_to_as_of('rules.points', 'rules.half_life_days', 'cast(counted_events.occurred_at as date)') }}
+            as decayed_points
+    from counted_events
+    inner join rules
+        on
+            counted_events.event_type = rules.event_type
+            and (
+                rules.url_contains is null
+                or {{ dbt.position('rules.url_contains', "coalesce(counted_events.url, '')") }} > 0
+            )
+    left join resets
+        on counted_events.lead_id = resets.lead_id
+    where resets.reset_at is null or counted_events.occurred_at > resets.reset_at
+
+),
+
+new_per_rule as (
+
+    select
+        lead_id,
+        rule_name,
+        counted_after_reset_at,
+        count(*) as event_count,
+        max(occurred_at) as last_event_at,
+        sum(decayed_points) as decayed_points
+    from matched
+    group by lead_id, rule_name, counted_after_reset_at
+
+),
+
+{% if is_incremental() -%}
+touched_leads as (
+
+    select distinct lead_id from new_per_rule
+
+),
+
+carried_per_rule as (
+
+    -- What the touched leads had earned, brought to this as_of date. A row counted before the
+    -- lead's latest escape no longer counts (readers skip such rows too).
+    select
+        carried.lead_id,
+        carried.rule_name,
+        carried.counted_after_reset_at,
+        carried.event_count,
+        carried.last_event_at,
+        {{ leadops.decayed_to_as_of('carried.decayed_points', 'rules.half_life_days', 'carried.accumulated_as_of_date') }}
+            as decayed_points
+    from carried
+    inner join touched_leads
+        on carried.lead_id = touched_leads.lead_id
+    inner join rules
+        on carried.rule_name = rules.rule_name
+    left join resets
+        on carried.lead_id = resets.lead_id
+    left join recounted_leads
+        on carried.lead_id = recounted_leads.lead_id
+    where
+        recounted_leads.lead_id is null
+        and (
+            carried.counted_after_reset_at = resets.reset_at
+            or (carried.counted_after_reset_at is null and resets.reset_at is null)
+        )
+
+),
+{%- endif %}
+
+per_rule as (
+
+    select * from new_per_rule
+    {%- if is_incremental() %}
+
+    union all
+
+    select * from carried_per_rule
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        lead_id,
+        rule_name,
+        counted_after_reset_at,
+        sum(event_count) as event_count,
+        max(last_event_at) as last_event_at,
+        sum(decayed_points) as decayed_points,
+        {{ leadops.as_of_date() }} as accumulated_as_of_date,
+        (select max(ingest_batch_id) from events) as through_batch_id,
+        ({{ leadops.engagement_configuration_fingerprint() }}) as configuration_fingerprint
+    from per_rule
+    group by lead_id, rule_name, counted_after_reset_at
+
+)
+
+select * from final
