@@ -2,11 +2,12 @@
     reads only the events it has not counted yet instead of the whole history (README,
     "Performance"). Every row records the as_of date it was computed for and the last ingest batch
     it had seen; a run adds the events of newer batches, and the events of older batches dated
-    after the last as_of date, to the carried rows of the leads those events touch, and leaves the
-    other leads' rows as they are. Readers bring a row's decayed points from its own date to theirs.
+    after the last as_of date, to the carried rows those events touch (a lead, a lead's rule, a
+    lead's campaign), and leaves the other rows as they are, so the rows written follow the new
+    events. Readers bring a row's decayed points from its own date to theirs.
 
-    On DuckDB the rows are replaced per lead (delete+insert); on Spark the models are plain tables
-    rebuilt on every run. -#}
+    On DuckDB the touched rows are replaced by key (delete+insert); on Spark the models are plain
+    tables rebuilt on every run. -#}
 {% macro accumulated(unique_key) -%}
     {{ return({
         'materialized': 'table' if target.type == 'spark' else 'incremental',
@@ -102,5 +103,18 @@
             or window_days <> (select {{ leadops.activity_window_days() }} from {{ ref('stg_config__parameters') }})
             or occurred_at
             < cast({{ dbt.dateadd('day', '1 - window_days', leadops.as_of_date()) }} as {{ dbt.type_timestamp() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of int_activity_in_window: a night with no new events in the window adds no rows,
+    yet the window has slid; stamping one row with the run's as_of date and batch lets a later
+    run that goes back in time see that it must rebuild the window (slide_activity_window). -#}
+{% macro stamp_activity_window() -%}
+    {%- if is_incremental() -%}
+        update {{ this }}
+        set
+            accumulated_as_of_date = {{ leadops.as_of_date() }},
+            through_batch_id = (select max(ingest_batch_id) from {{ ref('stg_raw__activity') }})
+        where rowid = (select min(rowid) from {{ this }})
     {%- endif -%}
 {%- endmacro %}

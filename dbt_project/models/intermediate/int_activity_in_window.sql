@@ -3,6 +3,7 @@
     each run drops the days that left it and adds the events it has not seen. -#}
 {{ config(
     pre_hook="{{ leadops.slide_activity_window() }}",
+    post_hook="{{ leadops.stamp_activity_window() }}",
     **leadops.accumulated(none)
 ) }}
 

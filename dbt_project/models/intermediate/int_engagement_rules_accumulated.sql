@@ -2,7 +2,7 @@
     latest escape and their points, decayed to the as_of date the row was computed for. -#}
 {{ config(
     pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint()) }}",
-    **leadops.accumulated('lead_id')
+    **leadops.accumulated(['lead_id', 'rule_name'])
 ) }}
 
 with
@@ -129,16 +129,10 @@ new_per_rule as (
 ),
 
 {% if is_incremental() -%}
-touched_leads as (
-
-    select distinct lead_id from new_per_rule
-
-),
-
 carried_per_rule as (
 
-    -- What the touched leads had earned, brought to this as_of date. A row counted before the
-    -- lead's latest escape no longer counts (readers skip such rows too).
+    -- What the lead had earned by the rules it earned more of tonight, brought to this as_of date.
+    -- A row counted before the lead's latest escape no longer counts (readers skip such rows too).
     select
         carried.lead_id,
         carried.rule_name,
@@ -148,8 +142,8 @@ carried_per_rule as (
         {{ leadops.decayed_to_as_of('carried.decayed_points', 'rules.half_life_days', 'carried.accumulated_as_of_date') }}
             as decayed_points
     from carried
-    inner join touched_leads
-        on carried.lead_id = touched_leads.lead_id
+    inner join new_per_rule
+        on carried.lead_id = new_per_rule.lead_id and carried.rule_name = new_per_rule.rule_name
     inner join rules
         on carried.rule_name = rules.rule_name
     left join resets

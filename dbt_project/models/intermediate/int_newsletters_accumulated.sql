@@ -1,5 +1,5 @@
 {#- One row per lead and newsletter campaign: when it was last delivered and whether it was opened. -#}
-{{ config(pre_hook="{{ leadops.forget_stale_accumulation() }}", **leadops.accumulated('lead_id')) }}
+{{ config(pre_hook="{{ leadops.forget_stale_accumulation() }}", **leadops.accumulated(['lead_id', 'campaign_id'])) }}
 
 with
 
@@ -49,7 +49,8 @@ campaigns as (
         carried.last_delivered_at,
         case when carried.is_opened then 1 else 0 end as opened
     from carried
-    where carried.lead_id in (select lead_id from new_campaigns)
+    inner join new_campaigns
+        on carried.lead_id = new_campaigns.lead_id and carried.campaign_id = new_campaigns.campaign_id
     {%- endif %}
 
 ),
