@@ -5,17 +5,26 @@ while a refresh writes it. So each successful refresh writes a new copy of the m
 temporary file and renames it over `published/leadops.duckdb` in one step: a reader has either the
 previous copy or the new one, never half of one, and a failed refresh (or a failed blocking check)
 never reaches this step, so the previous copy stays.
+
+The history tables grow by one slice per as_of date, so copying them whole every night would make
+the nightly cost grow with the history. Each date's slice is written once, as a Parquet file under
+`published/history/<table>/`, and the copy holds views over those files.
 """
 
 import os
+from datetime import date
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from leadops.exports import export_all_segments, published_folder
 from leadops.loader import quote_literal
-from orchestration.resources import TRANSIENT_RETRY
+from orchestration.resources import TRANSIENT_RETRY, as_of_for
 
+# One slice per as_of date (macros/incremental.sql): published per date, not copied whole.
+HISTORY_TABLES = ("lead_score_history", "segment_changes")
 PUBLISHED_TABLES = (
     "lead_scores",
     "segment_members",
@@ -51,11 +60,17 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     partial = target.with_name(f".{target.name}.{context.run_id}.partial")
     partial.unlink(missing_ok=True)
     with warehouse.get_connection() as con:
+        slices = {table: publish_history(con, table, target.parent, as_of_for(context)) for table in HISTORY_TABLES}
         con.execute(f"attach {quote_literal(str(partial))} as published")
         try:
             con.execute("create schema published.marts")
             for table in PUBLISHED_TABLES:
-                con.execute(f"create table published.marts.{table} as select * from marts.{table}")
+                history = history_folder(target.parent, table)
+                if table in HISTORY_TABLES and any(history.glob("*.parquet")):
+                    files = quote_literal(str(history / "*.parquet"))
+                    con.execute(f"create view published.marts.{table} as select * from read_parquet({files})")
+                else:
+                    con.execute(f"create table published.marts.{table} as select * from marts.{table}")
             counts = {
                 t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0] for t in PUBLISHED_TABLES
             }
@@ -72,7 +87,10 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
         finally:
             con.execute("detach published")
     os.replace(partial, target)
-    context.log.info(f"published {sum(counts.values())} rows in {len(counts)} tables to {target}")
+    context.log.info(
+        f"published {sum(counts.values())} rows in {len(counts)} tables to {target}; "
+        + ", ".join(f"{table}: {', '.join(written) or 'no'} slice(s) written" for table, written in slices.items())
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
@@ -103,3 +121,28 @@ def segment_exports(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     return dg.MaterializeResult(
         metadata={"folder": dg.MetadataValue.path(str(folder / "exports")), "files": dg.MetadataValue.json(written)}
     )
+
+
+def history_folder(published: Path, table: str) -> Path:
+    return published / "history" / table
+
+
+def publish_history(con: duckdb.DuckDBPyConnection, table: str, published: Path, as_of: date) -> list[str]:
+    """Write the slices of `marts.<table>` that the published files lack, and this run's date (which
+    a rerun or a backfill may have changed), one Parquet file per date, each replaced whole; drop
+    the files of dates the table no longer has. Returns the dates written."""
+    folder = history_folder(published, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    found = con.execute(f"select distinct as_of_date from marts.{table} order by 1 desc").fetchall()
+    dates = [day.isoformat() for (day,) in found]
+    on_file = {path.stem for path in folder.glob("*.parquet")}
+    written = [day for day in dates if day not in on_file or day == as_of.isoformat()]
+    for day in written:
+        out = folder / f"{day}.parquet"
+        partial = out.with_name(f".{out.name}.partial")
+        slice_sql = f"select * from marts.{table} where as_of_date = ?"
+        con.execute(f"copy ({slice_sql}) to {quote_literal(str(partial))} (format parquet)", [day])
+        os.replace(partial, out)
+    for stale in on_file - set(dates):
+        (folder / f"{stale}.parquet").unlink()
+    return written

@@ -32,29 +32,34 @@
 {%- endmacro %}
 
 {#- The events an accumulated model has not counted yet, on or before the as_of date. `carried` is
-    the model's own rows (`this`); without them (a first run, a rebuild) every event counts. -#}
-{% macro events_not_yet_accumulated(events, carried) -%}
+    the model's own rows (`this`); without them (a first run, a rebuild) every event counts. Each
+    call is a scan of its own: a CTE over all the events that two others read would be materialized
+    whole by DuckDB. -#}
+{% macro events_not_yet_accumulated(carried) -%}
+    select events.*
+    from {{ ref('stg_raw__activity') }} as events
     {%- if is_incremental() %}
-    select {{ events }}.*
-    from {{ events }}
     cross join (
         select
             max(accumulated_as_of_date) as as_of_date,
             max(through_batch_id) as batch_id
         from {{ carried }}
     ) as marks
+    {%- endif %}
     where
-        {{ events }}.occurred_at < {{ leadops.day_after_as_of() }}
+        events.occurred_at < {{ leadops.day_after_as_of() }}
+        {%- if is_incremental() %}
         and (
             marks.batch_id is null
-            or {{ events }}.ingest_batch_id > marks.batch_id
-            or {{ events }}.occurred_at >= {{ dbt.dateadd('day', 1, 'marks.as_of_date') }}
+            or events.ingest_batch_id > marks.batch_id
+            or events.occurred_at >= {{ dbt.dateadd('day', 1, 'marks.as_of_date') }}
         )
-    {%- else %}
-    select {{ events }}.*
-    from {{ events }}
-    where {{ events }}.occurred_at < {{ leadops.day_after_as_of() }}
-    {%- endif %}
+        {%- endif %}
+{%- endmacro %}
+
+{#- The last ingest batch loaded: the rows a run writes have seen every batch up to it. -#}
+{% macro last_ingest_batch() -%}
+    (select max(ingest_batch_id) from {{ ref('stg_raw__activity') }})
 {%- endmacro %}
 
 {#- The configuration the engagement state depends on, as one hash: the engagement rules and the

@@ -52,6 +52,16 @@ def test_history_is_rewritten_only_by_backfill_and_a_backfill_equals_a_run_on_th
     assert backfilled != june_29
     assert rows(warehouse, "select distinct as_of_date::varchar from marts.lead_scores") == [("2026-06-30",)]
 
+    # Readers find every date in the published copy, each date's slice written as a file of its own.
+    published = tmp_path / "published"
+    assert sorted(p.name for p in (published / "history" / "lead_score_history").iterdir()) == [
+        "2026-06-29.parquet",
+        "2026-06-30.parquet",
+    ]
+    for table in ("lead_score_history", "segment_changes"):
+        sql = f"select * from marts.{table} order by all"
+        assert rows(published / "leadops.duckdb", sql) == rows(warehouse, sql), table
+
     # ... and gives what a run on that day would have given.
     fresh = tmp_path / "fresh.duckdb"
     refresh("2026-06-29", changed_config, fresh)

@@ -9,12 +9,6 @@
 
 with
 
-events as (
-
-    select * from {{ ref('stg_raw__activity') }}
-
-),
-
 window_length as (
 
     select {{ leadops.activity_window_days() }} as window_days
@@ -32,7 +26,7 @@ carried as (
 
 new_events as (
 
-    {{ leadops.events_not_yet_accumulated('events', 'carried') }}
+    {{ leadops.events_not_yet_accumulated('carried') }}
 
 ),
 
@@ -47,7 +41,7 @@ final as (
         new_events.campaign_id,
         window_length.window_days,
         {{ leadops.as_of_date() }} as accumulated_as_of_date,
-        (select max(ingest_batch_id) from events) as through_batch_id
+        {{ leadops.last_ingest_batch() }} as through_batch_id
     from new_events
     cross join window_length
     where

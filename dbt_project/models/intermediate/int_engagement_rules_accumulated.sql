@@ -7,12 +7,6 @@
 
 with
 
-events as (
-
-    select * from {{ ref('stg_raw__activity') }}
-
-),
-
 rules as (
 
     -- A rule with a window reads the events inside it on every run (int_engagement_rules_applied).
@@ -48,7 +42,7 @@ carried as (
 
 new_events as (
 
-    {{ leadops.events_not_yet_accumulated('events', 'carried') }}
+    {{ leadops.events_not_yet_accumulated('carried') }}
 
 ),
 
@@ -75,7 +69,7 @@ counted_events as (
     union all
 
     select events.*
-    from events
+    from {{ ref('stg_raw__activity') }} as events
     inner join recounted_leads
         on events.lead_id = recounted_leads.lead_id
     where events.occurred_at < {{ leadops.day_after_as_of() }}
@@ -182,7 +176,7 @@ final as (
         max(last_event_at) as last_event_at,
         sum(decayed_points) as decayed_points,
         {{ leadops.as_of_date() }} as accumulated_as_of_date,
-        (select max(ingest_batch_id) from events) as through_batch_id,
+        {{ leadops.last_ingest_batch() }} as through_batch_id,
         ({{ leadops.engagement_configuration_fingerprint() }}) as configuration_fingerprint
     from per_rule
     group by lead_id, rule_name, counted_after_reset_at

@@ -6,12 +6,6 @@
 
 with
 
-events as (
-
-    select * from {{ ref('stg_raw__activity') }}
-
-),
-
 escape_types as (
 
     select value as event_type from {{ ref('stg_config__event_lists') }}
@@ -29,7 +23,7 @@ carried as (
 
 new_events as (
 
-    {{ leadops.events_not_yet_accumulated('events', 'carried') }}
+    {{ leadops.events_not_yet_accumulated('carried') }}
 
 ),
 
@@ -52,16 +46,23 @@ new_totals as (
 
 ),
 
+new_escape_events as (
+
+    -- A scan of its own (rare rows), so that new_events is read once.
+    {{ leadops.events_not_yet_accumulated('carried') }}
+
+),
+
 new_escapes as (
 
     select
-        new_events.lead_id,
-        new_events.occurred_at as reset_at,
-        new_events.event_id as reset_event_id,
-        new_events.event_type as reset_by
-    from new_events
+        new_escape_events.lead_id,
+        new_escape_events.occurred_at as reset_at,
+        new_escape_events.event_id as reset_event_id,
+        new_escape_events.event_type as reset_by
+    from new_escape_events
     inner join escape_types
-        on new_events.event_type = escape_types.event_type
+        on new_escape_events.event_type = escape_types.event_type
 
 ),
 
@@ -149,7 +150,7 @@ final as (
         latest_escapes.reset_event_id,
         latest_escapes.reset_by,
         {{ leadops.as_of_date() }} as accumulated_as_of_date,
-        (select max(ingest_batch_id) from events) as through_batch_id,
+        {{ leadops.last_ingest_batch() }} as through_batch_id,
         ({{ leadops.engagement_configuration_fingerprint() }}) as configuration_fingerprint
     from totals
     left join latest_escapes

@@ -1,13 +1,7 @@
 with
 
-events as (
-
-    select
-        *,
-        {{ leadops.days_before_as_of('occurred_at') }} as days_before_as_of
-    from {{ ref('int_activity_in_window') }}
-
-),
+-- The activity window is read twice, by `recent` and `velocity`, not through one import CTE: DuckDB
+-- would materialize a CTE that two others read, weeks of events.
 
 leads as (
 
@@ -29,10 +23,10 @@ event_lists as (
 
 recent as (
 
-    select events.*
-    from events
+    select window_events.*
+    from {{ ref('int_activity_in_window') }} as window_events
     cross join parameters
-    where events.days_before_as_of < parameters.hot_window_days
+    where {{ leadops.days_before_as_of('window_events.occurred_at') }} < parameters.hot_window_days
 
 ),
 
@@ -121,11 +115,15 @@ velocity as (
         ) as prior_events,
         max(parameters.hot_window_days) as window_days,
         max(parameters.hot_prior_days) as prior_days
-    from events
+    from (
+        select
+            lead_id,
+            {{ leadops.days_before_as_of('occurred_at') }} as days_before_as_of
+        from {{ ref('int_activity_in_window') }}
+        where event_type <> 'email_delivered'
+    ) as events
     cross join parameters
-    where
-        events.event_type <> 'email_delivered'
-        and events.days_before_as_of < parameters.hot_window_days + parameters.hot_prior_days
+    where events.days_before_as_of < parameters.hot_window_days + parameters.hot_prior_days
     group by events.lead_id
 
 ),

@@ -3,12 +3,6 @@
 
 with
 
-events as (
-
-    select * from {{ ref('stg_raw__activity') }}
-
-),
-
 {% if is_incremental() -%}
 carried as (
 
@@ -19,7 +13,7 @@ carried as (
 
 new_events as (
 
-    {{ leadops.events_not_yet_accumulated('events', 'carried') }}
+    {{ leadops.events_not_yet_accumulated('carried') }}
 
 ),
 
@@ -63,7 +57,7 @@ final as (
         max(last_delivered_at) as last_delivered_at,
         max(opened) = 1 as is_opened,
         {{ leadops.as_of_date() }} as accumulated_as_of_date,
-        (select max(ingest_batch_id) from events) as through_batch_id
+        {{ leadops.last_ingest_batch() }} as through_batch_id
     from campaigns
     group by lead_id, campaign_id
 
