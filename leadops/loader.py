@@ -47,6 +47,8 @@ class GateFinding:
     line: int | None = None
 
 
+ROW_ID = "_row_id"  # a staged row's position in its file, from 0
+
 # A gate sees the source, the file's name and (a bounded, repeatable sample of) the rows the file is
 # about to load, with their `_line_number`, before anything is committed.
 BatchGate = Callable[[Source, str, "pd.DataFrame"], list[GateFinding]]
@@ -171,20 +173,36 @@ def load_source(
 
 
 def _read_into_batch(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Stage the file as `_batch` (all text for CSV, native types for Parquet); return its header line."""
+    """Stage the file as `_batch`, each row with its position in the file as `_row_id`; return the
+    number of header lines.
+
+    A CSV file is read into a temporary table, all text. A Parquet file, already typed, is a view
+    over the file: its rows are read once, by the validation, instead of being copied first (1.5 s
+    per 10M events)."""
     suffix = path.suffix.lower()
     if suffix not in FILE_SUFFIXES:
         raise FileRejected(path, None, f"unknown format '{suffix or path.name}': use one of {FILE_SUFFIXES}")
     if path.stat().st_size == 0:
         raise FileRejected(path, None, "the file is empty (0 bytes)")
     literal = quote_literal(str(path))
-    reader = (
-        f"read_csv({literal}, header = true, all_varchar = true, encoding = 'utf-8')"
-        if suffix == ".csv"
-        else f"read_parquet({literal})"
-    )
     try:
-        con.execute(f"create or replace temp table _batch as select * from {reader}")
+        if suffix == ".csv":
+            con.execute(
+                "create or replace temp table _batch_rows as select * from "
+                f"read_csv({literal}, header = true, all_varchar = true, encoding = 'utf-8')"
+            )
+            # Row ids of a table created inside a transaction start at an offset; subtracting the
+            # first gives each row's position in the file.
+            con.execute(
+                f"create or replace temp view _batch as select *, rowid - (select min(rowid) from _batch_rows) "
+                f"as {ROW_ID} from _batch_rows"
+            )
+        else:
+            con.execute(
+                "create or replace temp view _batch as select * exclude (file_row_number), "
+                f"file_row_number as {ROW_ID} from read_parquet({literal}, file_row_number = true)"
+            )
+        con.execute("describe _batch")
     except duckdb.Error as error:
         raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
     return 1 if suffix == ".csv" else 0
@@ -216,6 +234,7 @@ def _load_file(
         found = {
             name.strip().lower(): (name, native_type)
             for name, native_type in con.execute("select column_name, column_type from (describe _batch)").fetchall()
+            if name != ROW_ID
         }
         missing = [c for c in source.required if c not in found]
         if missing:
@@ -228,10 +247,10 @@ def _load_file(
         if rows_read == 0:
             raise FileRejected(path, header_lines or None, "the file has a header but no rows")
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from raw.ingested_files").fetchone()[0]
-        # Row ids of a table created inside a transaction start at an offset; subtracting the first
-        # gives each row's position in the file.
-        first_row_id = con.execute("select min(rowid) from _batch").fetchone()[0]
-        con.execute(_validated_sql(source, found, header_lines - first_row_id))
+        try:
+            con.execute(_validated_sql(source, found, header_lines))
+        except (duckdb.IOException, duckdb.InvalidInputException) as error:  # a Parquet file's pages are read here
+            raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
         if source.is_append_only:
             _refuse_keys_already_loaded(con, source)
         warnings = _apply_gate(con, source, path, name, gate) if gate else []
@@ -244,7 +263,7 @@ def _load_file(
             warnings += _keep_lead_attributes(con, source, found, batch_id, name)
         con.execute(
             f"insert into raw.quarantine select ?, ?, _line_number, _reason, {_record_sql(found)}, ? "
-            "from _validated inner join _batch on _batch.rowid = _validated._row_id where _reason is not null",
+            f"from _validated inner join _batch on _batch.{ROW_ID} = _validated._row_id where _reason is not null",
             [source.name, name, batch_id],
         )
         rows_quarantined = con.execute("select count(*) from _validated where _reason is not null").fetchone()[0]
@@ -263,7 +282,8 @@ def _load_file(
             ],
         )
         con.execute("drop table _validated")
-        con.execute("drop table _batch")
+        con.execute("drop view _batch")
+        con.execute("drop table if exists _batch_rows")
     return FileReport(
         source.name, name, "loaded", rows_read, rows_loaded, rows_quarantined, batch_id=batch_id, warnings=warnings
     )
@@ -292,7 +312,7 @@ def _keep_lead_attributes(
     if not extras:
         return []
     text = " union all ".join(
-        f"select _batch.rowid as _row_id, {quote_literal(attribute)} as attribute, "
+        f"select _batch.{ROW_ID} as _row_id, {quote_literal(attribute)} as attribute, "
         f"nullif(trim(cast(_batch.{quote_identifier(original)} as varchar), ' ' || chr(9) || chr(10) || chr(13)), '') "
         "as value from _batch"
         for attribute, original in extras.items()
@@ -333,15 +353,16 @@ def _apply_gate(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name
     return [f.problem for f in findings]
 
 
-def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offset: int) -> str:
+def _validated_sql(source: Source, found: dict[str, tuple[str, str]], header_lines: int) -> str:
     """Each row of `_batch` with its typed values and the reason it is refused, if it is.
 
     Set-based passes: clean each text value once, type it and collect the contract's problems
     (materialized once, as three passes read it), then find the keys the file repeats so that only
     the last valid row of a key is kept. Most files repeat nothing, so repeats are found by a hash
     of the key first (an integer aggregate) and confirmed on the few candidates, instead of
-    aggregating or windowing every key. The original record of a refused row is rebuilt when it
-    is quarantined, not kept for every row."""
+    aggregating or windowing every key. The reasons are spelled out only for the rows that have a
+    problem, and the original record of a refused row is rebuilt when it is quarantined, not kept
+    for every row."""
     cleaned, typed, reasons = [], [], []
     for column in source.columns:
         original, native_type = found.get(column.name, (None, "NULL"))
@@ -353,6 +374,8 @@ def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offse
         value, problems = _column_rules(column, f"cleaned.{quote_identifier(column.name)}", is_native)
         typed.append(f"{value} as {quote_identifier(column.name)}")
         reasons.extend(problems)
+    any_problem = " or ".join(f"({condition})" for condition, _ in reasons)
+    spelled_out = ", ".join(f"case when {condition} then {message} end" for condition, message in reasons)
     keys = [quote_identifier(c) for c in source.key]
     key_text = " || ', ' || ".join(
         f"{quote_literal(c + ' ')} || {_in_quotes_sql('typed.' + quote_identifier(c))}" for c in source.key
@@ -363,8 +386,8 @@ def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offse
         with cleaned as (
             select
                 {", ".join(cleaned)},
-                _batch.rowid + 1 + ({line_offset}) as _line_number,
-                _batch.rowid as _row_id
+                _batch.{ROW_ID} + 1 + {header_lines} as _line_number,
+                _batch.{ROW_ID} as _row_id
             from _batch
         ),
         typed as materialized (
@@ -372,7 +395,7 @@ def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_offse
                 {", ".join(typed)},
                 _line_number,
                 _row_id,
-                nullif(concat_ws('; ', {", ".join(reasons)}), '') as _problems
+                case when {any_problem} then concat_ws('; ', {spelled_out}) end as _problems
             from cleaned
         ),
         repeated_hashes as (
@@ -430,54 +453,60 @@ def _in_quotes_sql(expression: str) -> str:
     return "'''' || " + expression + " || ''''"
 
 
-def _column_rules(column: Column, text: str, is_native: bool) -> tuple[str, list[str]]:
-    """The SQL for the column's typed value and for each reason the value can be refused, given the
-    value's cleaned text (or the value itself when the file already has the contract's type).
+def _column_rules(column: Column, text: str, is_native: bool) -> tuple[str, list[tuple[str, str]]]:
+    """The SQL for the column's typed value and, for each reason the value can be refused, the
+    condition and the reason's text, given the value's cleaned text (or the value itself when the
+    file already has the contract's type).
 
     A Parquet column that already has the contract's type is taken as it is: converting 50M
     timestamps to text and back would cost more than the whole load.
     """
     name = column.name
     if is_native:
-        required = [f"case when {text} is null then 'missing required {name}' end"] if column.required else []
-        return text, required
+        return text, [(f"{text} is null", f"'missing required {name}'")] if column.required else []
     shown = f"'{name} ' || {_in_quotes_sql(f'left({text}, 80)')}"
     problems = []
     if column.required:
-        problems.append(f"case when {text} is null then 'missing required {name}' end")
+        problems.append((f"{text} is null", f"'missing required {name}'"))
 
     if column.sql_type == "VARCHAR":
         value = f"lower({text})" if name in {"email", "company_domain", "event_type", "stage"} else text
         problems.append(
-            f"case when length({text}) > {column.max_length} then '{name} is ' || length({text}) "
-            f"|| ' characters long (at most {column.max_length})' end"
+            (
+                f"length({text}) > {column.max_length}",
+                f"'{name} is ' || length({text}) || ' characters long (at most {column.max_length})'",
+            )
         )
     elif column.sql_type == "TIMESTAMP":
         value = f"try_cast({text} as timestamptz) at time zone 'UTC'"
-        problems.append(f"case when {text} is not null and {value} is null then {shown} || ' is not a timestamp' end")
+        problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not a timestamp'"))
     elif column.sql_type == "BOOLEAN":
         truthy = ", ".join(quote_literal(w) for w in TRUE_WORDS)
         falsy = ", ".join(quote_literal(w) for w in FALSE_WORDS)
         value = f"case when lower({text}) in ({truthy}) then true when lower({text}) in ({falsy}) then false end"
-        problems.append(f"case when {text} is not null and {value} is null then {shown} || ' is not true/false' end")
+        problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not true/false'"))
     else:
         value = f"try_cast({text} as {column.sql_type})"
         if column.sql_type == "BIGINT":  # a cast would round 12.5 to 13: refuse instead
             value = f"case when regexp_full_match({text}, '[+-]?[0-9]+') then {value} end"
         kind = "a whole number" if column.sql_type == "BIGINT" else "a number"
-        problems.append(f"case when {text} is not null and {value} is null then {shown} || ' is not {kind}' end")
+        problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not {kind}'"))
         if name in NON_NEGATIVE:
-            problems.append(f"case when {value} < 0 then {shown} || ' is negative' end")
+            problems.append((f"{value} < 0", f"{shown} || ' is negative'"))
 
     if name == "email":
         problems.append(
-            f"case when {text} is not null and not regexp_full_match({value}, {quote_literal(EMAIL_PATTERN)}) "
-            f"then {shown} || ' is not an address' end"
+            (
+                f"{text} is not null and not regexp_full_match({value}, {quote_literal(EMAIL_PATTERN)})",
+                f"{shown} || ' is not an address'",
+            )
         )
     if column.allowed:
         allowed = ", ".join(quote_literal(v) for v in column.allowed)
         problems.append(
-            f"case when {text} is not null and lower({text}) not in ({allowed}) "
-            f"then {shown} || ' is not one of {', '.join(column.allowed)}' end"
+            (
+                f"{text} is not null and lower({text}) not in ({allowed})",
+                f"{shown} || ' is not one of {', '.join(column.allowed)}'",
+            )
         )
     return value, problems

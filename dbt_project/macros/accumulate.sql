@@ -57,6 +57,24 @@
         {%- endif %}
 {%- endmacro %}
 
+{#- The two import CTEs of an accumulated model: `carried`, its own rows (on an incremental run),
+    and `new_events`, the events it has not counted yet. -#}
+{% macro carried_and_new_events() -%}
+{% if is_incremental() -%}
+carried as (
+
+    select * from {{ this }}
+
+),
+{%- endif %}
+
+new_events as (
+
+    {{ leadops.events_not_yet_accumulated('carried') }}
+
+),
+{%- endmacro %}
+
 {#- The last ingest batch loaded: the rows a run writes have seen every batch up to it. -#}
 {% macro last_ingest_batch() -%}
     (select max(ingest_batch_id) from {{ ref('stg_raw__activity') }})
@@ -95,7 +113,7 @@
 {#- Days the activity window spans: the hot window and its prior days, and at least the 35 days
     of the activity counts (events_prior_28_days reaches 34 days back). Reads stg_config__parameters. -#}
 {% macro activity_window_days() -%}
-    greatest(hot_window_days + hot_prior_days, 35)
+    cast(greatest(hot_window_days + hot_prior_days, 35) as {{ dbt.type_int() }})
 {%- endmacro %}
 
 {#- Pre-hook of int_activity_in_window: drop the events that left the window; drop them all

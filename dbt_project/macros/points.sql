@@ -1,10 +1,11 @@
 {#- Points are exact decimals with two places: sums are exact and do not depend on the order
     in which an engine adds them up, so the same inputs give the same scores byte for byte,
-    and a lead's factor rows add up exactly to its score. Rounded to six places first: points carried
-    from an earlier run and decayed since (macros/accumulate.sql) differ from a fresh sum in the
-    15th digit, and 5 points halved three times must be 0.63 both ways, not 0.62 one way. -#}
+    and a lead's factor rows add up exactly to its score. A double is first made a decimal with six
+    places: points carried from an earlier run and decayed since (macros/accumulate.sql) differ
+    from a fresh sum in the 15th digit, and 5 points halved three times must be 0.63 both ways, not
+    0.62 one way; rounding to cents is then decimal arithmetic, half away from zero, on every engine. -#}
 {% macro points(expression) -%}
-    cast(round(round({{ expression }}, 6), 2) as decimal(12, 2))
+    cast(round(cast({{ expression }} as decimal(18, 6)), 2) as decimal(12, 2))
 {%- endmacro %}
 
 {#- The label of the first band (highest min_points first) that `points_column` reaches.

@@ -16,19 +16,7 @@ window_length as (
 
 ),
 
-{% if is_incremental() -%}
-carried as (
-
-    select * from {{ this }}
-
-),
-{%- endif %}
-
-new_events as (
-
-    {{ leadops.events_not_yet_accumulated('carried') }}
-
-),
+{{ leadops.carried_and_new_events() }}
 
 final as (
 

@@ -32,19 +32,7 @@ resets as (
 
 ),
 
-{% if is_incremental() -%}
-carried as (
-
-    select * from {{ this }}
-
-),
-{%- endif %}
-
-new_events as (
-
-    {{ leadops.events_not_yet_accumulated('carried') }}
-
-),
+{{ leadops.carried_and_new_events() }}
 
 {% if is_incremental() -%}
 recounted_leads as (

@@ -13,19 +13,7 @@ escape_types as (
 
 ),
 
-{% if is_incremental() -%}
-carried as (
-
-    select * from {{ this }}
-
-),
-{%- endif %}
-
-new_events as (
-
-    {{ leadops.events_not_yet_accumulated('carried') }}
-
-),
+{{ leadops.carried_and_new_events() }}
 
 new_totals as (
 

@@ -3,19 +3,7 @@
 
 with
 
-{% if is_incremental() -%}
-carried as (
-
-    select * from {{ this }}
-
-),
-{%- endif %}
-
-new_events as (
-
-    {{ leadops.events_not_yet_accumulated('carried') }}
-
-),
+{{ leadops.carried_and_new_events() }}
 
 new_campaigns as (
 
