@@ -40,7 +40,7 @@ newsletters_delivered as (
     select
         lead_id,
         is_opened,
-        row_number() over (partition by lead_id order by last_delivered_at desc, campaign_id) as recency_rank
+        row_number() over (partition by lead_id order by last_delivered_at desc, campaign_id asc) as recency_rank
     from newsletters
     where last_delivered_at is not null
 

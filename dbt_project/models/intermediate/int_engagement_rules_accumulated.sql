@@ -15,13 +15,6 @@ rules as (
 
 ),
 
-escape_types as (
-
-    select value as event_type from {{ ref('stg_config__event_lists') }}
-    where list_name = 'escape_event_type'
-
-),
-
 resets as (
 
     select
@@ -35,6 +28,13 @@ resets as (
 {{ leadops.carried_and_new_events() }}
 
 {% if is_incremental() -%}
+escape_types as (
+
+    select value as event_type from {{ ref('stg_config__event_lists') }}
+    where list_name = 'escape_event_type'
+
+),
+
 recounted_leads as (
 
     -- A new escape wipes what the lead earned before it, also before the last run: its whole
@@ -45,11 +45,13 @@ recounted_leads as (
         on new_events.event_type = escape_types.event_type
 
 ),
+{%- endif %}
 
 counted_events as (
 
     select new_events.*
     from new_events
+    {%- if is_incremental() %}
     left join recounted_leads
         on new_events.lead_id = recounted_leads.lead_id
     where recounted_leads.lead_id is null
@@ -61,15 +63,9 @@ counted_events as (
     inner join recounted_leads
         on events.lead_id = recounted_leads.lead_id
     where events.occurred_at < {{ leadops.day_after_as_of() }}
+    {%- endif %}
 
 ),
-{%- else -%}
-counted_events as (
-
-    select * from new_events
-
-),
-{%- endif %}
 
 matched as (
 

@@ -16,9 +16,9 @@ final as (
         occurred_at,
         content_id,
         campaign_id,
-        lower(url) as url,
         -- The accumulated models count the events of newer batches on the next run.
-        _batch_id as ingest_batch_id
+        _batch_id as ingest_batch_id,
+        lower(url) as url
     from source
 
 )
