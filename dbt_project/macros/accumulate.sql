@@ -24,11 +24,17 @@
     {%- if is_incremental() -%}
         delete from {{ this }}
         where
-            (select max(accumulated_as_of_date) from {{ this }}) > {{ leadops.as_of_date() }}
+            {{ leadops.accumulated_after_as_of() }}
             {%- if fingerprint %}
                 or configuration_fingerprint <> ({{ fingerprint }})
             {%- endif %}
     {%- endif -%}
+{%- endmacro %}
+
+{#- True when the model's rows were computed for a later date than this run's: the run goes back
+    in time, and what was carried must be rebuilt. -#}
+{% macro accumulated_after_as_of() -%}
+    (select max(accumulated_as_of_date) from {{ this }}) > {{ leadops.as_of_date() }}
 {%- endmacro %}
 
 {#- The events an accumulated model has not counted yet, on or before the as_of date. `carried` is
@@ -122,7 +128,7 @@ new_events as (
     {%- if is_incremental() -%}
         delete from {{ this }}
         where
-            (select max(accumulated_as_of_date) from {{ this }}) > {{ leadops.as_of_date() }}
+            {{ leadops.accumulated_after_as_of() }}
             or window_days <> (select {{ leadops.activity_window_days() }} from {{ ref('stg_config__parameters') }})
             or occurred_at
             < cast({{ dbt.dateadd('day', '1 - window_days', leadops.as_of_date()) }} as {{ dbt.type_timestamp() }})
@@ -137,7 +143,7 @@ new_events as (
         update {{ this }}
         set
             accumulated_as_of_date = {{ leadops.as_of_date() }},
-            through_batch_id = (select max(ingest_batch_id) from {{ ref('stg_raw__activity') }})
+            through_batch_id = {{ leadops.last_ingest_batch() }}
         where rowid = (select min(rowid) from {{ this }})
     {%- endif -%}
 {%- endmacro %}

@@ -118,6 +118,44 @@ def test_parquet_activity_with_native_timestamps(con, tmp_path):
     assert reason.startswith("event_type 'teleport' is not one of")
 
 
+def _events_parquet(folder: Path, name: str, **extra_columns) -> None:
+    folder.mkdir(exist_ok=True)
+    frame = pd.DataFrame(
+        {
+            "event_id": ["e1", "e2", "e3"],
+            "lead_id": ["L1", "L1", "L1"],
+            "event_type": ["page_view", "teleport", "page_view"],
+            "occurred_at": pd.to_datetime(["2026-01-01 10:00", "2026-01-02 11:00", "2026-01-03 12:00"]),
+        }
+    )
+    frame.assign(**extra_columns).to_parquet(folder / name)
+
+
+def test_parquet_rows_keep_their_line_numbers_even_with_a_column_named_like_the_readers(con, tmp_path):
+    _events_parquet(tmp_path / "activity", "events.parquet", file_row_number=[7, 7, 7])
+    report = _load(con, tmp_path, "activity")
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 1)
+    assert con.execute("select line_number from raw.quarantine").fetchall() == [(2,)]
+    assert con.execute("select _line_number from raw.activity order by 1").fetchall() == [(1,), (3,)]
+
+
+def test_a_file_with_the_loaders_reserved_column_is_rejected_by_name(con, tmp_path):
+    _events_parquet(tmp_path / "activity", "events.parquet", _leadops_row_id=[7, 7, 7])
+    (report,) = _load(con, tmp_path, "activity").files
+    assert report.status == "rejected"
+    assert "the column _leadops_row_id is reserved by leadops" in report.message
+    assert con.execute("select count(*) from raw.activity").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("content", [b"not parquet at all" * 10, b"PAR1" + b"\0" * 64])
+def test_a_corrupt_parquet_file_is_rejected_with_its_name_and_nothing_loads(con, tmp_path, content):
+    _drop(tmp_path / "activity", "broken.parquet", content)
+    (report,) = _load(con, tmp_path, "activity").files
+    assert report.status == "rejected"
+    assert report.message.startswith(str(tmp_path / "activity" / "broken.parquet"))
+    assert con.execute("select count(*) from raw.activity").fetchone() == (0,)
+
+
 def test_numbers_and_booleans_are_checked(con, tmp_path):
     _drop(
         tmp_path / "accounts",
