@@ -147,3 +147,22 @@ new_events as (
         where rowid = (select min(rowid) from {{ this }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- The last ingest batch an accumulated model has counted, as a number, or none when the model
+    has no rows yet. Read by name through the graph, not ref(), so that a test on staging that
+    asks does not have to wait for the model to be rebuilt. -#}
+{% macro batch_counted_through(model_name) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set node = graph.nodes.values()
+        | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('name', 'equalto', model_name)
+        | first -%}
+    {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+    {%- if relation is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set counted = run_query('select max(through_batch_id) from ' ~ relation).columns[0].values()[0] -%}
+    {{ return(counted) }}
+{%- endmacro %}

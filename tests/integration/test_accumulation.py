@@ -1,5 +1,8 @@
 """Nightly runs carry the engagement state forward and give exactly what a full build gives."""
 
+import os
+import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -8,6 +11,7 @@ import pytest
 
 from leadops.cli import main
 from leadops.demo_data import generate
+from orchestration.project import DBT_PROJECT_DIR, dbt_executable
 
 pytestmark = pytest.mark.integration
 
@@ -103,3 +107,30 @@ def test_the_late_unsubscribe_resets_engagement_in_both(nightly_and_full):
     nightly, full = nightly_and_full
     reset = "select lead_id, reset_at from intermediate.int_engagement_resets where reset_at >= '2026-06-29' order by 1"
     assert rows(nightly, reset) == rows(full, reset) != []
+
+
+def dbt_test(warehouse: Path, tmp_path: Path, select: str) -> int:
+    """`dbt test` of the selected tests on `warehouse`, as the nightly run would test it."""
+    env = {**os.environ, "LEADOPS_WAREHOUSE": str(warehouse)}
+    command = [dbt_executable(), "test", "--select", select, "--vars", '{"as_of": "2026-06-30"}']
+    command += ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    command += ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--quiet"]
+    return subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True).returncode
+
+
+def test_an_arriving_event_that_repeats_a_counted_one_fails_the_uniqueness_test(nightly_and_full, tmp_path):
+    """The event_id test reads only the batches the engagement state has not counted, yet compares
+    them with the whole history: an old event delivered again in a new batch fails it."""
+    nightly, _ = nightly_and_full
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(nightly, warehouse)
+    select = "test_name:unique_as_batches_arrive"
+    assert dbt_test(warehouse, tmp_path, select) == 0
+
+    with duckdb.connect(str(warehouse)) as con:
+        # What a loader that forgot its duplicate check would write: a counted event, once more.
+        con.execute(
+            "insert into raw.activity select * replace ((select max(_batch_id) + 1 from raw.activity) as _batch_id) "
+            "from raw.activity where event_id = (select min(event_id) from raw.activity)"
+        )
+    assert dbt_test(warehouse, tmp_path, select) == 1
