@@ -1,8 +1,10 @@
 """dbt: staging -> intermediate -> marts -> scoring, built with `dbt build` so tests run as checks."""
 
 import json
+import shutil
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -54,8 +56,28 @@ def leadops_dbt_models(
         f"{sum(not t.passed for t in tests)} failed"
     )
     yield from (with_table_metadata(context, events, warehouse) if engine.is_embedded else events)
+    prune_run_artifacts(invocation.target_path)
     if not invocation.is_successful():
         raise invocation.get_error()
+
+
+# Each dbt invocation writes its artifacts (manifest, run_results, compiled SQL: about 8 MB at the
+# large scale) to a folder of its own; a nightly schedule would otherwise grow the disk by 3 GB a year.
+KEPT_RUN_ARTIFACTS = 20
+
+
+def prune_run_artifacts(run_target: Path) -> None:
+    """Keep the artifacts of the newest KEPT_RUN_ARTIFACTS invocations of this asset: the folders
+    named like `run_target` (`leadops_dbt_models-<run>-<step>`) beside it."""
+    prefix = run_target.name.rsplit("-", 2)[0] + "-"
+    siblings = sorted(
+        (p for p in run_target.parent.glob(f"{prefix}*") if p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in siblings[KEPT_RUN_ARTIFACTS:]:
+        if old != run_target:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def with_table_metadata(context: dg.AssetExecutionContext, events: list, warehouse: DuckDBResource) -> Iterator[Any]:
