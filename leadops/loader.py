@@ -353,9 +353,7 @@ def _apply_gate(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name
     # A repeatable sample in one scan: the rows whose line number hashes into the first
     # GATE_SAMPLE_ROWS / valid of the range (a reservoir sample costs a second pass per file).
     sampled = f"and hash(_line_number) % {valid} < {GATE_SAMPLE_ROWS}" if valid > GATE_SAMPLE_ROWS else ""
-    sample = con.execute(
-        f"select {columns} from _validated where _reason is null {sampled} order by _line_number"
-    ).df()
+    sample = con.execute(f"select {columns} from _validated where _reason is null {sampled} order by _line_number").df()
     findings = gate(source, name, sample)
     errors = [f for f in findings if f.severity == "error"]
     if errors:

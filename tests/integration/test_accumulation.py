@@ -22,6 +22,15 @@ COMPARED = {
     "marts.lead_score_factors": "select * from marts.lead_score_factors order by all",
     "marts.lead_engagement": "select * from marts.lead_engagement order by lead_id",
     "marts.lead_negative_signals": "select * from marts.lead_negative_signals order by lead_id",
+    "marts.lead_fit": "select * from marts.lead_fit order by lead_id",
+    # The per-lead state without its bookkeeping (which run wrote a row differs by design).
+    "intermediate.int_leads_enriched": (
+        "select * exclude (accumulated_as_of_date, through_batch_id, configuration_fingerprint, row_version) "
+        "from intermediate.int_leads_enriched order by lead_id"
+    ),
+    "intermediate.int_fit_rules_matched": (
+        "select lead_id, rule_name, points, evidence from intermediate.int_fit_rules_matched order by all"
+    ),
 }
 
 
@@ -36,7 +45,8 @@ def refresh(landing: Path, warehouse: Path, as_of: str) -> None:
 
 def land_the_next_day(everything: Path, landing: Path) -> None:
     """What arrives on the night of June 29: that day's events, a late event from June 10, an
-    unsubscribe from a lead who had engaged, and a lead exported late with its May activity."""
+    unsubscribe from a lead who had engaged, a lead exported late with its May activity, a lead
+    exported again with a new title, and an account exported again with a new industry."""
     with duckdb.connect() as con:
         con.execute(
             f"copy (select * from read_parquet('{everything}') where cast(occurred_at as date) = date '2026-06-29') "
@@ -53,9 +63,16 @@ def land_the_next_day(everything: Path, landing: Path) -> None:
         "LATE-3,LATECOMER,demo_request,2026-05-20T10:00:00Z,/demo\n"
         "LATE-4,LATECOMER,page_view,2026-05-21T10:00:00Z,/pricing\n"
     )
-    (landing / "leads" / "late.csv").write_text(
+    # Named to sort after leads.csv, so that a full build loads it later too and its rows win.
+    (landing / "leads" / "update_2026-06-29.csv").write_text(
         "lead_id,email,created_at,first_name,last_name,job_title,company_domain,country\n"
         "LATECOMER,ava@latecomer.io,2026-05-01T09:00:00Z,Ava,Late,VP Marketing,latecomer.io,US\n"
+        "L0000002,liam.nguyen1@novacapital46.com,2025-10-20T06:25:44Z,Liam,Nguyen,Chief Executive Officer,"
+        "novacapital46.com,GB\n"
+    )
+    (landing / "accounts" / "late.csv").write_text(
+        "company_domain,company_name,industry,employees,annual_revenue,country,is_customer\n"
+        "pioneerfoods12.com,Pioneer Foods,software,1200,250000000.0,US,False\n"
     )
 
 
@@ -101,6 +118,39 @@ def test_a_night_without_new_events_rewrites_no_carried_rows(nightly_and_full):
         assert "2026-06-30" not in by_date, table
         # The night of June 29 rewrote the rows its events touched and left the others.
         assert by_date.get("2026-06-29", 0) > 0 and by_date.get("2026-06-28", 0) > 0, table
+
+
+def test_a_night_rewrites_the_leads_that_changed_and_no_others(nightly_and_full):
+    nightly, _ = nightly_and_full
+    written = dict(
+        rows(
+            nightly,
+            "select accumulated_as_of_date::varchar, list(lead_id order by lead_id) "
+            "from intermediate.int_leads_enriched group by 1",
+        )
+    )
+    # June 29: the late and re-exported leads, the leads of the re-exported account, those created that day.
+    created_on = dict(
+        rows(
+            nightly,
+            "select created_at::date::varchar, list(lead_id order by lead_id) from raw.leads "
+            "where created_at::date >= '2026-06-29' group by 1",
+        )
+    )
+    account_leads = [
+        lead
+        for (lead,) in rows(
+            nightly,
+            "select distinct lead_id from raw.leads "
+            "where company_domain = 'pioneerfoods12.com' or email like '%@pioneerfoods12.com'",
+        )
+    ]
+    assert {"LATECOMER", "L0000002", *account_leads, *created_on.get("2026-06-29", [])} == set(written["2026-06-29"])
+    # June 30 brought no file: only the leads created that day are new.
+    assert written.get("2026-06-30", []) == created_on.get("2026-06-30", [])
+    assert rows(nightly, "select seniority from intermediate.int_leads_enriched where lead_id = 'L0000002'") == [
+        ("executive",)
+    ]
 
 
 def test_the_late_unsubscribe_resets_engagement_in_both(nightly_and_full):

@@ -44,6 +44,12 @@ def test_history_is_rewritten_only_by_backfill_and_a_backfill_equals_a_run_on_th
     refresh("2026-06-30", changed_config)
     assert rows(warehouse, HISTORY_OF, ["2026-06-30"]) != june_30
     assert rows(warehouse, HISTORY_OF, ["2026-06-29"]) == june_29
+    # The fit rules carried per lead were matched again under the new rule, as a new warehouse would.
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    refresh("2026-06-30", changed_config, rebuilt)
+    for table in ("marts.lead_fit", "marts.lead_scores"):
+        sql = f"select * from {table} order by lead_id"
+        assert rows(warehouse, sql) == rows(rebuilt, sql), table
 
     # Only a backfill recomputes the past; it ends by recomputing the latest date again.
     args = ["--landing", str(landing), "--warehouse", str(warehouse), "--config", str(changed_config)]

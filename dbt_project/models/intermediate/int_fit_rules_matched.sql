@@ -1,8 +1,15 @@
+{#- One row per lead and fit rule it matches. Carried per lead (macros/carry_leads.sql): a run
+    matches only the leads int_leads_enriched rewrote, and every lead when the fit rules change. -#}
+{{ config(
+    pre_hook="{{ leadops.forget_changed_leads(leadops.relations_fingerprint([ref('stg_config__fit_rules')])) }}",
+    **leadops.accumulated(none)
+) }}
+
 with
 
 leads as (
 
-    select * from {{ ref('int_leads_enriched') }}
+    {{ leadops.leads_to_compute() }}
 
 ),
 
@@ -89,16 +96,27 @@ matches as (
 
 ),
 
+configuration as (
+
+    {{ leadops.relations_fingerprint([ref('stg_config__fit_rules')]) }} as fingerprint
+
+),
+
 final as (
 
     -- A rule counts once per lead, however many of its values match.
     select
-        lead_id,
-        rule_name,
-        max(points) as points,
-        min(evidence) as evidence
+        matches.lead_id,
+        matches.rule_name,
+        leads.row_version as lead_row_version,
+        configuration.fingerprint as configuration_fingerprint,
+        max(matches.points) as points,
+        min(matches.evidence) as evidence
     from matches
-    group by lead_id, rule_name
+    inner join leads
+        on matches.lead_id = leads.lead_id
+    cross join configuration
+    group by matches.lead_id, matches.rule_name, leads.row_version, configuration.fingerprint
 
 )
 

@@ -1,8 +1,3 @@
-{%- set searchable_text = dbt.concat([
-    "coalesce(leads.first_name, '')", "' '", "coalesce(leads.last_name, '')", "' '",
-    "coalesce(leads.job_title, '')", "' '", "leads.email",
-]) -%}
-
 with
 
 leads as (
@@ -30,47 +25,6 @@ competitor_domains as (
 
 ),
 
-keywords as (
-
-    select * from {{ ref('stg_config__title_keywords') }}
-    where dimension in ('junk', 'job_applicant')
-
-),
-
-lead_words as (
-
-    -- Each lead's text as words once, not once per keyword it is compared with.
-    select
-        leads.lead_id,
-        {{ leadops.words(searchable_text) }} as searchable_words
-    from leads
-
-),
-
-keyword_words as (
-
-    select
-        dimension,
-        keyword,
-        {{ leadops.words('keyword') }} as keyword_words
-    from keywords
-
-),
-
-keyword_hits as (
-
-    -- Junk and job-seeker words anywhere in the name, title or address.
-    select
-        lead_words.lead_id,
-        keyword_words.dimension,
-        min(keyword_words.keyword) as keyword
-    from lead_words
-    inner join keyword_words
-        on {{ dbt.position('keyword_words.keyword_words', 'lead_words.searchable_words') }} > 0
-    group by lead_words.lead_id, keyword_words.dimension
-
-),
-
 lead_facts as (
 
     select
@@ -81,8 +35,8 @@ lead_facts as (
         leads.is_email_bounced,
         leads.created_at,
         competitor_domains.domain as competitor_domain,
-        junk.keyword as junk_keyword,
-        applicant.keyword as applicant_keyword,
+        leads.junk_keyword,
+        leads.applicant_keyword,
         activity.careers_page_views,
         activity.has_unsubscribe_event,
         activity.recent_newsletters,
@@ -97,10 +51,6 @@ lead_facts as (
     cross join parameters
     left join competitor_domains
         on coalesce(leads.account_domain, leads.email_domain) = competitor_domains.domain
-    left join keyword_hits as junk
-        on leads.lead_id = junk.lead_id and junk.dimension = 'junk'
-    left join keyword_hits as applicant
-        on leads.lead_id = applicant.lead_id and applicant.dimension = 'job_applicant'
 
 ),
 

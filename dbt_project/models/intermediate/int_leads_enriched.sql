@@ -1,6 +1,14 @@
+{#- One row per lead created by as_of: its CRM row, its account, what its title and text say.
+    Carried from run to run (macros/carry_leads.sql): a run rewrites only the leads that changed. -#}
+{%- set searchable_text = dbt.concat([
+    "coalesce(leads.first_name, '')", "' '", "coalesce(leads.last_name, '')", "' '",
+    "coalesce(leads.job_title, '')", "' '", "leads.email",
+]) -%}
+{{ config(pre_hook="{{ leadops.forget_stale_leads() }}", **leadops.accumulated('lead_id')) }}
+
 with
 
-leads as (
+leads_in_scope as (
 
     select * from {{ ref('stg_raw__leads') }}
     where cast(created_at as date) <= {{ leadops.as_of_date() }}
@@ -16,7 +24,40 @@ accounts as (
 keywords as (
 
     select * from {{ ref('stg_config__title_keywords') }}
-    where dimension in ('seniority', 'department')
+
+),
+
+{% if is_incremental() -%}
+marks as (
+
+    select
+        max(accumulated_as_of_date) as as_of_date,
+        max(through_batch_id) as batch_id
+    from {{ this }}
+
+),
+
+{% endif -%}
+leads as (
+
+    -- On a nightly run, the leads that changed: a newer batch brought their row or the row of an
+    -- account they may belong to (by company domain or by email domain), or they were created
+    -- since the last run's as_of date. Everything below reads only these.
+    select leads_in_scope.*
+    from leads_in_scope
+    {%- if is_incremental() %}
+    cross join marks
+    left join accounts as by_company
+        on leads_in_scope.company_domain = by_company.company_domain
+    left join accounts as by_email
+        on leads_in_scope.email_domain = by_email.company_domain
+    where
+        marks.batch_id is null
+        or leads_in_scope.ingest_batch_id > marks.batch_id
+        or by_company.ingest_batch_id > marks.batch_id
+        or by_email.ingest_batch_id > marks.batch_id
+        or cast(leads_in_scope.created_at as date) > marks.as_of_date
+    {%- endif %}
 
 ),
 
@@ -47,7 +88,9 @@ title_matches as (
         ) as match_rank
     from titles
     inner join keywords
-        on {{ leadops.contains_words('titles.job_title', 'keywords.keyword') }}
+        on
+            keywords.dimension in ('seniority', 'department')
+            and {{ leadops.contains_words('titles.job_title', 'keywords.keyword') }}
 
 ),
 
@@ -63,7 +106,42 @@ title_roles as (
 
 ),
 
-final as (
+lead_words as (
+
+    -- Each lead's text as words once, not once per keyword it is compared with.
+    select
+        leads.lead_id,
+        {{ leadops.words(searchable_text) }} as searchable_words
+    from leads
+
+),
+
+keyword_words as (
+
+    select
+        dimension,
+        keyword,
+        {{ leadops.words('keyword') }} as keyword_words
+    from keywords
+    where dimension in ('junk', 'job_applicant')
+
+),
+
+keyword_hits as (
+
+    -- Junk and job-seeker words anywhere in the name, title or address.
+    select
+        lead_words.lead_id,
+        keyword_words.dimension,
+        min(keyword_words.keyword) as keyword
+    from lead_words
+    inner join keyword_words
+        on {{ dbt.position('keyword_words.keyword_words', 'lead_words.searchable_words') }} > 0
+    group by lead_words.lead_id, keyword_words.dimension
+
+),
+
+enriched as (
 
     select
         leads.lead_id,
@@ -80,6 +158,8 @@ final as (
         accounts.industry,
         accounts.employees,
         accounts.annual_revenue,
+        junk.keyword as junk_keyword,
+        applicant.keyword as applicant_keyword,
         personal_domains.domain is not null as is_personal_email,
         -- A lead without a company domain belongs to the company of its work address.
         coalesce(
@@ -102,6 +182,42 @@ final as (
             ) = accounts.company_domain
     left join title_roles
         on leads.job_title = title_roles.job_title
+    left join keyword_hits as junk
+        on leads.lead_id = junk.lead_id and junk.dimension = 'junk'
+    left join keyword_hits as applicant
+        on leads.lead_id = applicant.lead_id and applicant.dimension = 'job_applicant'
+
+),
+
+run_marks as (
+
+    select
+        {{ leadops.as_of_date() }} as as_of_date,
+        (
+            select max(ingest_batch_id) from (
+                select ingest_batch_id from leads_in_scope
+                union all
+                select ingest_batch_id from accounts
+            ) as batches
+        ) as batch_id,
+        ({{ leadops.lead_enrichment_fingerprint() }}) as fingerprint
+
+),
+
+final as (
+
+    select
+        enriched.*,
+        run_marks.as_of_date as accumulated_as_of_date,
+        run_marks.batch_id as through_batch_id,
+        run_marks.fingerprint as configuration_fingerprint,
+        {{ dbt.hash(dbt.concat([
+            "cast(run_marks.as_of_date as " ~ dbt.type_string() ~ ")", "'|'",
+            "cast(run_marks.batch_id as " ~ dbt.type_string() ~ ")", "'|'",
+            "run_marks.fingerprint",
+        ])) }} as row_version
+    from enriched
+    cross join run_marks
 
 )
 

@@ -24,6 +24,7 @@ final as (
         company_name,
         employees,
         annual_revenue,
+        _batch_id as ingest_batch_id,
         lower(trim(industry)) as industry,
         upper(country) as country_code,
         coalesce(is_customer, false) as is_customer

@@ -31,6 +31,7 @@ final as (
         job_title,
         company_name,
         company_domain,
+        _batch_id as ingest_batch_id,
         upper(country) as country_code,
         lower(lead_source) as lead_source,
         coalesce(is_unsubscribed, false) as is_unsubscribed,

@@ -1,0 +1,89 @@
+{#- What a lead is (int_leads_enriched: its CRM row, its account, what its title and text say) and
+    the fit rules it matches (int_fit_rules_matched) change only when the CRM or the configuration
+    does, not because a day passed, so a run recomputes only the leads that changed:
+
+    - int_leads_enriched rewrites a lead when a newer ingest batch brought its row or its
+      account's, when it was created since the last run's as_of date, and every lead when the run
+      goes back in time or the keywords and domain lists changed. Each row it writes carries a
+      `row_version` (the run's as_of date, last ingest batch and configuration).
+    - A model downstream keeps the version of the lead it was computed from, forgets the rows
+      whose lead has another version now (or is gone, or whose own configuration changed), and
+      computes the leads it has no rows for.
+
+    On Spark these models are plain tables rebuilt on every run (macros/accumulate.sql). -#}
+
+{#- One row of a relation as text, to fingerprint configuration tables whatever their columns. -#}
+{% macro row_as_text(alias) -%}
+    {{ return(adapter.dispatch('row_as_text', 'leadops')(alias)) }}
+{%- endmacro %}
+
+{% macro default__row_as_text(alias) -%}
+    cast({{ alias }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro spark__row_as_text(alias) -%}
+    to_json(struct({{ alias }}.*))
+{%- endmacro %}
+
+{#- A hash of every row of the given relations: it changes when any of them changes. -#}
+{% macro relations_fingerprint(relations) -%}
+    {%- set parts = [] -%}
+    {%- for relation in relations -%}
+        {%- if not loop.first %}{% do parts.append("'#'") %}{% endif -%}
+        {%- set row_text = leadops.row_as_text('config_row') -%}
+        {%- do parts.append(
+            "coalesce((select " ~ dbt.listagg(row_text, "';'", "order by " ~ row_text)
+            ~ " from " ~ relation ~ " as config_row), '')"
+        ) -%}
+    {%- endfor -%}
+    select {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
+
+{#- What int_leads_enriched depends on besides the CRM: the title keywords and the domain lists. -#}
+{% macro lead_enrichment_fingerprint() -%}
+    {{ leadops.relations_fingerprint([ref('stg_config__title_keywords'), ref('stg_config__domain_lists')]) }}
+{%- endmacro %}
+
+{#- Pre-hook of int_leads_enriched: forget every lead when the run goes back in time or the
+    keywords or domain lists changed, and a lead whose latest CRM row dates it after as_of. -#}
+{% macro forget_stale_leads() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            {{ leadops.accumulated_after_as_of() }}
+            or configuration_fingerprint <> ({{ leadops.lead_enrichment_fingerprint() }})
+            or lead_id in (
+                select lead_id from {{ ref('stg_raw__leads') }}
+                where cast(created_at as date) > {{ leadops.as_of_date() }}
+            )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of a model carried per lead downstream of int_leads_enriched: forget the rows of leads
+    whose version moved or that are gone, and every row when `fingerprint` (the configuration the
+    model depends on) changed. The model then computes the leads it has no rows for. -#}
+{% macro forget_changed_leads(fingerprint) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            configuration_fingerprint <> ({{ fingerprint }})
+            or not exists (
+                select 1
+                from {{ ref('int_leads_enriched') }} as leads
+                where
+                    leads.lead_id = {{ this }}.lead_id
+                    and leads.row_version = {{ this }}.lead_row_version
+            )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The leads of int_leads_enriched a carried model has no rows for (all of them on a full build). -#}
+{% macro leads_to_compute() -%}
+    select leads.*
+    from {{ ref('int_leads_enriched') }} as leads
+    {%- if is_incremental() %}
+    left join (select distinct lead_id from {{ this }}) as carried
+        on leads.lead_id = carried.lead_id
+    where carried.lead_id is null
+    {%- endif %}
+{%- endmacro %}
