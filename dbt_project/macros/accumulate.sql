@@ -8,12 +8,12 @@
 
     On DuckDB the touched rows are replaced by key (delete+insert); on Spark the models are plain
     tables rebuilt on every run. -#}
-{% macro accumulated(unique_key) -%}
+{% macro accumulated(unique_key, on_schema_change='fail') -%}
     {{ return({
         'materialized': 'table' if target.type == 'spark' else 'incremental',
         'incremental_strategy': 'delete+insert' if unique_key else 'append',
         'unique_key': unique_key,
-        'on_schema_change': 'fail',
+        'on_schema_change': on_schema_change,
     }) }}
 {%- endmacro %}
 

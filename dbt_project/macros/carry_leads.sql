@@ -12,6 +12,23 @@
 
     On Spark these models are plain tables rebuilt on every run (macros/accumulate.sql). -#}
 
+{#- True on an incremental run whose existing rows carry `column`. A table written by a version of
+    the model from before it was carried lacks it: its pre-hook empties it, the run computes every
+    lead, and on_schema_change adds the new columns, so an upgraded warehouse needs no manual step. -#}
+{% macro carried_rows_have(column) -%}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {{ return(column in names) }}
+{%- endmacro %}
+
+{#- The configuration of a model carried per lead: on DuckDB incremental, replaced by lead; a table
+    from before the model was carried gets the new columns (carried_rows_have). -#}
+{% macro carried_per_lead(unique_key) -%}
+    {{ return(leadops.accumulated(unique_key, on_schema_change='sync_all_columns')) }}
+{%- endmacro %}
+
 {#- One row of a relation as text, to fingerprint configuration tables whatever their columns. -#}
 {% macro row_as_text(alias) -%}
     {{ return(adapter.dispatch('row_as_text', 'leadops')(alias)) }}
@@ -47,7 +64,9 @@
 {#- Pre-hook of int_leads_enriched: forget every lead when the run goes back in time or the
     keywords or domain lists changed, and a lead whose latest CRM row dates it after as_of. -#}
 {% macro forget_stale_leads() -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and not leadops.carried_rows_have('row_version') -%}
+        delete from {{ this }}
+    {%- elif is_incremental() -%}
         delete from {{ this }}
         where
             {{ leadops.accumulated_after_as_of() }}
@@ -63,7 +82,9 @@
     whose version moved or that are gone, and every row when `fingerprint` (the configuration the
     model depends on) changed. The model then computes the leads it has no rows for. -#}
 {% macro forget_changed_leads(fingerprint) -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and not leadops.carried_rows_have('lead_row_version') -%}
+        delete from {{ this }}
+    {%- elif is_incremental() -%}
         delete from {{ this }}
         where
             configuration_fingerprint <> ({{ fingerprint }})

@@ -2,7 +2,7 @@
     matches only the leads int_leads_enriched rewrote, and every lead when the fit rules change. -#}
 {{ config(
     pre_hook="{{ leadops.forget_changed_leads(leadops.relations_fingerprint([ref('stg_config__fit_rules')])) }}",
-    **leadops.accumulated(none)
+    **leadops.carried_per_lead(none)
 ) }}
 
 with

@@ -4,7 +4,7 @@
     "coalesce(leads.first_name, '')", "' '", "coalesce(leads.last_name, '')", "' '",
     "coalesce(leads.job_title, '')", "' '", "leads.email",
 ]) -%}
-{{ config(pre_hook="{{ leadops.forget_stale_leads() }}", **leadops.accumulated('lead_id')) }}
+{{ config(pre_hook="{{ leadops.forget_stale_leads() }}", **leadops.carried_per_lead('lead_id')) }}
 
 with
 
@@ -27,7 +27,7 @@ keywords as (
 
 ),
 
-{% if is_incremental() -%}
+{% if leadops.carried_rows_have('row_version') -%}
 marks as (
 
     select
@@ -45,7 +45,7 @@ leads as (
     -- since the last run's as_of date. Everything below reads only these.
     select leads_in_scope.*
     from leads_in_scope
-    {%- if is_incremental() %}
+    {%- if leadops.carried_rows_have('row_version') %}
     cross join marks
     left join accounts as by_company
         on leads_in_scope.company_domain = by_company.company_domain
