@@ -27,6 +27,7 @@ text_attributes as (
     {%- for column in text_attributes %}
         select
             lead_id,
+            row_version,
             '{{ column | replace("_code", "") }}' as attribute,
             lower({{ column }}) as text_value
         from leads
@@ -42,6 +43,7 @@ numeric_attributes as (
     {%- for column in numeric_attributes %}
         select
             lead_id,
+            row_version,
             '{{ column }}' as attribute,
             cast({{ column }} as {{ leadops.type_double() }}) as numeric_value
         from leads
@@ -55,6 +57,7 @@ text_matches as (
 
     select
         text_attributes.lead_id,
+        text_attributes.row_version,
         rules.rule_name,
         rules.points,
         text_attributes.text_value as evidence
@@ -76,6 +79,7 @@ numeric_matches as (
 
     select
         numeric_attributes.lead_id,
+        numeric_attributes.row_version,
         rules.rule_name,
         rules.points,
         cast(numeric_attributes.numeric_value as {{ dbt.type_string() }}) as evidence
@@ -108,15 +112,13 @@ final as (
     select
         matches.lead_id,
         matches.rule_name,
-        leads.row_version as lead_row_version,
+        matches.row_version as lead_row_version,
         configuration.fingerprint as configuration_fingerprint,
         max(matches.points) as points,
         min(matches.evidence) as evidence
     from matches
-    inner join leads
-        on matches.lead_id = leads.lead_id
     cross join configuration
-    group by matches.lead_id, matches.rule_name, leads.row_version, configuration.fingerprint
+    group by matches.lead_id, matches.rule_name, matches.row_version, configuration.fingerprint
 
 )
 

@@ -3,10 +3,22 @@
     with every row, so a new key that repeats an old one, or another new one, fails. The older
     batches passed this test when they arrived, and the accumulated model only moves past a batch
     after this test has passed (dbt build runs a model's tests before its children). Without that
-    model's rows (a first build, a rebuild) every row is checked. -#}
+    model's rows (a first build, a rebuild) it is the plain unique test. -#}
 {% test unique_as_batches_arrive(model, column_name, batch_column, checked_by) %}
 
 {%- set checked_through = leadops.batch_counted_through(checked_by) %}
+
+{%- if checked_through is none %}
+
+select
+    {{ column_name }} as key_value,
+    count(*) as n_records
+from {{ model }}
+where {{ column_name }} is not null
+group by {{ column_name }}
+having count(*) > 1
+
+{%- else %}
 
 with arriving as (
 
@@ -14,9 +26,7 @@ with arriving as (
     from {{ model }}
     where
         {{ column_name }} is not null
-        {%- if checked_through is not none %}
         and {{ batch_column }} > {{ checked_through }}
-        {%- endif %}
 
 ),
 
@@ -41,5 +51,7 @@ final as (
 )
 
 select * from final
+
+{%- endif %}
 
 {% endtest %}
