@@ -56,7 +56,8 @@ def leadops_dbt_models(
         f"{sum(not t.passed for t in tests)} failed"
     )
     yield from (with_table_metadata(context, events, warehouse) if engine.is_embedded else events)
-    prune_run_artifacts(invocation.target_path)
+    if target_path is None:  # dagster-dbt gave the invocation a folder of its own
+        prune_run_artifacts(invocation.target_path)
     if not invocation.is_successful():
         raise invocation.get_error()
 

@@ -5,6 +5,7 @@ is committed; dbt tests arrive as asset checks through dagster-dbt.)"""
 from dataclasses import dataclass
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from leadops.validation import SuiteOutcome, suite_definition, validate_frame
@@ -56,10 +57,10 @@ def _suite_check(suite: str) -> dg.AssetChecksDefinition:
     return check
 
 
-def sample_query(table: str, con) -> str:
+def sample_query(table: str, con: duckdb.DuckDBPyConnection) -> str:
     """The rows whose hash falls in the first GX_SAMPLE_ROWS / rows of its range: the same rows for
-    the same table, whatever the threads, in one scan (a reservoir sample of 1M rows took 1.5 s,
-    this 0.4 s)."""
+    the same table, whatever the threads (a reservoir sample of a 1M-row mart took 1.5 s, the
+    count and this filter 0.4 s)."""
     (rows,) = con.execute(f"select count(*) from {table}").fetchone()
     if rows <= GX_SAMPLE_ROWS:
         return f"select * from {table}"

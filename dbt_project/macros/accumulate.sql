@@ -158,7 +158,11 @@ new_events as (
     {%- set node = graph.nodes.values()
         | selectattr('resource_type', 'equalto', 'model')
         | selectattr('name', 'equalto', model_name)
-        | first -%}
+        | list -%}
+    {%- if not node -%}
+        {{ exceptions.raise_compiler_error("batch_counted_through: no model named '" ~ model_name ~ "'") }}
+    {%- endif -%}
+    {%- set node = node[0] -%}
     {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
     {%- if relation is none -%}
         {{ return(none) }}

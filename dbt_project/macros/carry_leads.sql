@@ -42,23 +42,34 @@
     to_json(struct({{ alias }}.*))
 {%- endmacro %}
 
-{#- A hash of every row of the given relations: it changes when any of them changes. -#}
-{% macro relations_fingerprint(relations) -%}
-    {%- set parts = [] -%}
-    {%- for relation in relations -%}
-        {%- if not loop.first %}{% do parts.append("'#'") %}{% endif -%}
-        {%- set row_text = leadops.row_as_text('config_row') -%}
+{#- A hash of every row the given queries return, and of the SQL of the model being built: it
+    changes when the configuration changes and when the model's logic does, so that rows carried
+    from an earlier version of the model are recomputed rather than mixed with new ones. -#}
+{% macro configuration_fingerprint(queries) -%}
+    {%- set parts = ["'" ~ model.checksum.checksum ~ "'"] -%}
+    {%- set row_text = leadops.row_as_text('config_row') -%}
+    {%- for query in queries -%}
+        {%- do parts.append("'#'") -%}
         {%- do parts.append(
             "coalesce((select " ~ dbt.listagg(row_text, "';'", "order by " ~ row_text)
-            ~ " from " ~ relation ~ " as config_row), '')"
+            ~ " from (" ~ query ~ ") as config_row), '')"
         ) -%}
     {%- endfor -%}
     select {{ dbt.hash(dbt.concat(parts)) }}
 {%- endmacro %}
 
-{#- What int_leads_enriched depends on besides the CRM: the title keywords and the domain lists. -#}
+{#- What int_leads_enriched depends on besides the CRM: the title keywords and the personal
+    email domains (the competitor list is read by int_lead_signals, which is not carried). -#}
 {% macro lead_enrichment_fingerprint() -%}
-    {{ leadops.relations_fingerprint([ref('stg_config__title_keywords'), ref('stg_config__domain_lists')]) }}
+    {{ leadops.configuration_fingerprint([
+        'select * from ' ~ ref('stg_config__title_keywords'),
+        'select * from ' ~ ref('stg_config__domain_lists') ~ " where list_name = 'personal_email'",
+    ]) }}
+{%- endmacro %}
+
+{#- What int_fit_rules_matched depends on besides int_leads_enriched: the fit rules. -#}
+{% macro fit_rules_fingerprint() -%}
+    {{ leadops.configuration_fingerprint(['select * from ' ~ ref('stg_config__fit_rules')]) }}
 {%- endmacro %}
 
 {#- Pre-hook of int_leads_enriched: forget every lead when the run goes back in time or the
@@ -98,13 +109,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The leads of int_leads_enriched a carried model has no rows for (all of them on a full build). -#}
+{#- The leads of int_leads_enriched a carried model has not computed (all of them on a full
+    build): those whose version none of its rows has. Every lead of a version is written by one
+    run of int_leads_enriched and computed by the next run of the model, so a version present is
+    a version done, and a lead that yields no rows (no fit rule matches) is not computed again. -#}
 {% macro leads_to_compute() -%}
     select leads.*
     from {{ ref('int_leads_enriched') }} as leads
-    {%- if is_incremental() %}
-    left join (select distinct lead_id from {{ this }}) as carried
-        on leads.lead_id = carried.lead_id
-    where carried.lead_id is null
+    {%- if leadops.carried_rows_have('lead_row_version') %}
+    left join (select distinct lead_row_version from {{ this }}) as computed
+        on leads.row_version = computed.lead_row_version
+    where computed.lead_row_version is null
     {%- endif %}
 {%- endmacro %}

@@ -1,7 +1,7 @@
 {#- One row per lead and fit rule it matches. Carried per lead (macros/carry_leads.sql): a run
     matches only the leads int_leads_enriched rewrote, and every lead when the fit rules change. -#}
 {{ config(
-    pre_hook="{{ leadops.forget_changed_leads(leadops.relations_fingerprint([ref('stg_config__fit_rules')])) }}",
+    pre_hook="{{ leadops.forget_changed_leads(leadops.fit_rules_fingerprint()) }}",
     **leadops.carried_per_lead(none)
 ) }}
 
@@ -102,7 +102,7 @@ matches as (
 
 configuration as (
 
-    {{ leadops.relations_fingerprint([ref('stg_config__fit_rules')]) }} as fingerprint
+    {{ leadops.fit_rules_fingerprint() }} as fingerprint
 
 ),
 

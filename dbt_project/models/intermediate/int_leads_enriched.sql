@@ -27,6 +27,13 @@ keywords as (
 
 ),
 
+personal_domains as (
+
+    select domain from {{ ref('stg_config__domain_lists') }}
+    where list_name = 'personal_email'
+
+),
+
 {% if leadops.carried_rows_have('row_version') -%}
 marks as (
 
@@ -58,13 +65,6 @@ leads as (
         or by_email.ingest_batch_id > marks.batch_id
         or cast(leads_in_scope.created_at as date) > marks.as_of_date
     {%- endif %}
-
-),
-
-personal_domains as (
-
-    select domain from {{ ref('stg_config__domain_lists') }}
-    where list_name = 'personal_email'
 
 ),
 
