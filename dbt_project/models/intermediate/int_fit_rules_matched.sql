@@ -106,19 +106,31 @@ configuration as (
 
 ),
 
-final as (
+per_rule as (
 
     -- A rule counts once per lead, however many of its values match.
     select
-        matches.lead_id,
-        matches.rule_name,
-        matches.row_version as lead_row_version,
-        configuration.fingerprint as configuration_fingerprint,
-        max(matches.points) as points,
-        min(matches.evidence) as evidence
+        lead_id,
+        rule_name,
+        max(row_version) as lead_row_version,
+        max(points) as points,
+        min(evidence) as evidence
     from matches
+    group by lead_id, rule_name
+
+),
+
+final as (
+
+    select
+        per_rule.lead_id,
+        per_rule.rule_name,
+        per_rule.lead_row_version,
+        configuration.fingerprint as configuration_fingerprint,
+        per_rule.points,
+        per_rule.evidence
+    from per_rule
     cross join configuration
-    group by matches.lead_id, matches.rule_name, matches.row_version, configuration.fingerprint
 
 )
 

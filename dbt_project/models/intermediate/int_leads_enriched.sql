@@ -204,20 +204,31 @@ run_marks as (
 
 ),
 
+run_version as (
+
+    select
+        as_of_date,
+        batch_id,
+        fingerprint,
+        {{ dbt.hash(dbt.concat([
+            "cast(as_of_date as " ~ dbt.type_string() ~ ")", "'|'",
+            "cast(batch_id as " ~ dbt.type_string() ~ ")", "'|'",
+            "fingerprint",
+        ])) }} as row_version
+    from run_marks
+
+),
+
 final as (
 
     select
         enriched.*,
-        run_marks.as_of_date as accumulated_as_of_date,
-        run_marks.batch_id as through_batch_id,
-        run_marks.fingerprint as configuration_fingerprint,
-        {{ dbt.hash(dbt.concat([
-            "cast(run_marks.as_of_date as " ~ dbt.type_string() ~ ")", "'|'",
-            "cast(run_marks.batch_id as " ~ dbt.type_string() ~ ")", "'|'",
-            "run_marks.fingerprint",
-        ])) }} as row_version
+        run_version.as_of_date as accumulated_as_of_date,
+        run_version.batch_id as through_batch_id,
+        run_version.fingerprint as configuration_fingerprint,
+        run_version.row_version
     from enriched
-    cross join run_marks
+    cross join run_version
 
 )
 
