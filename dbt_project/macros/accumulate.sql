@@ -20,13 +20,16 @@
 {#- Pre-hook of the accumulated models: what was carried is thrown away, and the model is rebuilt
     from the whole history, when the run goes back in time (a backfill, or a rerun of an earlier
     date) or when the configuration the rows were computed under has changed. -#}
-{% macro forget_stale_accumulation(fingerprint=none) -%}
+{% macro forget_stale_accumulation(fingerprint=none, also=none) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where
             {{ leadops.accumulated_after_as_of() }}
             {%- if fingerprint %}
                 or configuration_fingerprint <> ({{ fingerprint }})
+            {%- endif %}
+            {%- if also %}
+                or {{ also }}
             {%- endif %}
     {%- endif -%}
 {%- endmacro %}
@@ -86,22 +89,44 @@ new_events as (
     (select max(ingest_batch_id) from {{ ref('stg_raw__activity') }})
 {%- endmacro %}
 
-{#- The configuration the engagement state depends on, as one hash: the engagement rules and the
-    event types that reset engagement. A change rebuilds the state (forget_stale_accumulation). -#}
+{#- The configuration the engagement state depends on: the engagement rules' matching and points
+    (not their caps and groups, which readers apply) and the event types that reset engagement. A
+    change rebuilds the state (forget_stale_accumulation). -#}
 {% macro engagement_configuration_fingerprint() -%}
-    {%- set rule_text = dbt.concat([
-        "rule_name", "'|'", "event_type",
-        "'|'", "coalesce(url_contains, '')",
-        "'|'", "cast(points as " ~ dbt.type_string() ~ ")",
-        "'|'", "coalesce(cast(half_life_days as " ~ dbt.type_string() ~ "), '')",
-        "'|'", "coalesce(cast(window_days as " ~ dbt.type_string() ~ "), '')",
-    ]) -%}
-    select {{ dbt.hash(dbt.concat([
-        "(select " ~ dbt.listagg(rule_text, "';'", "order by rule_name") ~ " from " ~ ref('stg_config__engagement_rules') ~ ")",
-        "'#'",
-        "coalesce((select " ~ dbt.listagg('value', "';'", "order by value") ~ " from " ~ ref('stg_config__event_lists')
-            ~ " where list_name = 'escape_event_type'), '')",
-    ])) }}
+    {{ leadops.configuration_fingerprint([
+        'select rule_name, event_type, url_contains, points, half_life_days, window_days from '
+            ~ ref('stg_config__engagement_rules'),
+        'select value from ' ~ ref('stg_config__event_lists') ~ " where list_name = 'escape_event_type'",
+    ]) }}
+{%- endmacro %}
+
+{#- One row of a relation as text, to fingerprint configuration tables whatever their columns. -#}
+{% macro row_as_text(alias) -%}
+    {{ return(adapter.dispatch('row_as_text', 'leadops')(alias)) }}
+{%- endmacro %}
+
+{% macro default__row_as_text(alias) -%}
+    cast({{ alias }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro spark__row_as_text(alias) -%}
+    to_json(struct({{ alias }}.*))
+{%- endmacro %}
+
+{#- A hash of every row the given queries return, and of the SQL of the model being built: it
+    changes when the configuration changes and when the model's logic does, so that rows carried
+    from an earlier version of the model are recomputed rather than mixed with new ones. -#}
+{% macro configuration_fingerprint(queries) -%}
+    {%- set parts = ["'" ~ model.checksum.checksum ~ "'"] -%}
+    {%- set row_text = leadops.row_as_text('config_row') -%}
+    {%- for query in queries -%}
+        {%- do parts.append("'#'") -%}
+        {%- do parts.append(
+            "coalesce((select " ~ dbt.listagg(row_text, "';'", "order by " ~ row_text)
+            ~ " from (" ~ query ~ ") as config_row), '')"
+        ) -%}
+    {%- endfor -%}
+    select {{ dbt.hash(dbt.concat(parts)) }}
 {%- endmacro %}
 
 {#- Points decayed by a rule's half-life over the whole days from `from_date` to the as_of date. -#}

@@ -29,35 +29,6 @@
     {{ return(leadops.accumulated(unique_key, on_schema_change='sync_all_columns')) }}
 {%- endmacro %}
 
-{#- One row of a relation as text, to fingerprint configuration tables whatever their columns. -#}
-{% macro row_as_text(alias) -%}
-    {{ return(adapter.dispatch('row_as_text', 'leadops')(alias)) }}
-{%- endmacro %}
-
-{% macro default__row_as_text(alias) -%}
-    cast({{ alias }} as {{ dbt.type_string() }})
-{%- endmacro %}
-
-{% macro spark__row_as_text(alias) -%}
-    to_json(struct({{ alias }}.*))
-{%- endmacro %}
-
-{#- A hash of every row the given queries return, and of the SQL of the model being built: it
-    changes when the configuration changes and when the model's logic does, so that rows carried
-    from an earlier version of the model are recomputed rather than mixed with new ones. -#}
-{% macro configuration_fingerprint(queries) -%}
-    {%- set parts = ["'" ~ model.checksum.checksum ~ "'"] -%}
-    {%- set row_text = leadops.row_as_text('config_row') -%}
-    {%- for query in queries -%}
-        {%- do parts.append("'#'") -%}
-        {%- do parts.append(
-            "coalesce((select " ~ dbt.listagg(row_text, "';'", "order by " ~ row_text)
-            ~ " from (" ~ query ~ ") as config_row), '')"
-        ) -%}
-    {%- endfor -%}
-    select {{ dbt.hash(dbt.concat(parts)) }}
-{%- endmacro %}
-
 {#- What int_leads_enriched depends on besides the CRM: the title keywords and the personal
     email domains (the competitor list is read by int_lead_signals, which is not carried). -#}
 {% macro lead_enrichment_fingerprint() -%}
@@ -77,15 +48,12 @@
 {% macro forget_stale_leads() -%}
     {%- if is_incremental() and not leadops.carried_rows_have('row_version') -%}
         delete from {{ this }}
-    {%- elif is_incremental() -%}
-        delete from {{ this }}
-        where
-            {{ leadops.accumulated_after_as_of() }}
-            or configuration_fingerprint <> ({{ leadops.lead_enrichment_fingerprint() }})
-            or lead_id in (
-                select lead_id from {{ ref('stg_raw__leads') }}
-                where cast(created_at as date) > {{ leadops.as_of_date() }}
-            )
+    {%- else -%}
+        {{ leadops.forget_stale_accumulation(
+            leadops.lead_enrichment_fingerprint(),
+            also='lead_id in (select lead_id from ' ~ ref('stg_raw__leads')
+                ~ ' where cast(created_at as date) > ' ~ leadops.as_of_date() ~ ')',
+        ) }}
     {%- endif -%}
 {%- endmacro %}
 
