@@ -197,6 +197,37 @@ def test_an_arriving_event_that_repeats_a_counted_one_fails_the_uniqueness_test(
     assert list(dbt_test(warehouse, tmp_path, select).values()) == [1]
 
 
+def test_a_carried_row_that_repeats_a_key_fails_the_uniqueness_test_only_when_written(nightly_and_full, tmp_path):
+    """The carried models' key tests group only the rows the last run wrote (the latest
+    accumulated_as_of_date), each looked up among all rows: a written row that repeats an older
+    key fails, while rows carried unchanged are not grouped again."""
+    nightly, _ = nightly_and_full
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(nightly, warehouse)
+    select = "test_name:unique_as_rows_arrive"
+    passing = dbt_test(warehouse, tmp_path, select)
+    assert len(passing) == 3 and set(passing.values()) == {0}, passing
+
+    table = "intermediate.int_newsletters_accumulated"
+    latest = f"(select max(accumulated_as_of_date) from {table})"
+    repeat = (
+        f"insert into {table} select * replace ({{written}} as accumulated_as_of_date) from {table} where rowid = ?"
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        older = f"select rowid from {table} where accumulated_as_of_date < {latest} order by all limit 2"
+        first, second = (r for (r,) in con.execute(older).fetchall())
+        # Two carried rows sharing a key: they passed when written, the test does not look again.
+        con.execute(repeat.format(written=f"(select min(accumulated_as_of_date) from {table})"), [first])
+    assert set(dbt_test(warehouse, tmp_path, select).values()) == {0}
+    with duckdb.connect(str(warehouse)) as con:
+        # What a carry that forgot to delete the row it replaces would write.
+        con.execute(repeat.format(written=latest), [second])
+    failing = dbt_test(warehouse, tmp_path, select)
+    assert {name: n for name, n in failing.items() if n} == {
+        "unique_as_rows_arrive_int_newsletters_accumulated_lead_id__campaign_id": 1
+    }
+
+
 def test_a_warehouse_from_before_the_fit_state_was_carried_upgrades_on_its_next_run(nightly_and_full, tmp_path):
     """The tables as the previous version of leadops wrote them (no bookkeeping columns, no
     keyword columns): the next run rebuilds them and gives what a full build gives."""

@@ -9,51 +9,10 @@
 {% test unique_as_batches_arrive(model, column_name, batch_column, checked_by) %}
 
 {%- set checked_through = leadops.batch_counted_through(checked_by) %}
-
-{%- if checked_through is none %}
-
-select
-    {{ column_name }} as key_value,
-    count(*) as n_records
-from {{ model }}
-where {{ column_name }} is not null
-group by {{ column_name }}
-having count(*) > 1
-
-{%- else %}
-
-with arriving as (
-
-    select distinct {{ column_name }} as key_value
-    from {{ model }}
-    where
-        {{ column_name }} is not null
-        and {{ batch_column }} > {{ checked_through }}
-
-),
-
-matching_rows as (
-
-    select history.{{ column_name }} as key_value
-    from {{ model }} as history
-    inner join arriving
-        on history.{{ column_name }} = arriving.key_value
-
-),
-
-final as (
-
-    select
-        key_value,
-        count(*) as n_records
-    from matching_rows
-    group by key_value
-    having count(*) > 1
-
-)
-
-select * from final
-
-{%- endif %}
+{{ leadops.unique_keys_among_arrivals(
+    model,
+    [column_name],
+    none if checked_through is none else batch_column ~ ' > ' ~ checked_through
+) }}
 
 {% endtest %}
