@@ -1,13 +1,17 @@
 """Materialize the whole graph on a small generated dataset and check what comes out."""
 
+import json
+import shutil
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from dagster_dbt import DbtCliResource
 
 from leadops.cli import main
 from leadops.demo_data import generate
+from orchestration.project import dbt_executable, dbt_project
 
 AS_OF = "2026-06-30"
 pytestmark = pytest.mark.integration
@@ -169,3 +173,27 @@ def test_the_marts_are_published_as_a_read_only_copy_with_exports(warehouse):
             reader = f"read_csv('{path}')" if file_format == "csv" else f"read_parquet('{path}')"
             assert query(published, f"select count(*) from {reader}") == [(leads,)], path
     assert not list(published.parent.glob(".*partial"))
+
+
+def test_the_dbt_unit_tests_run_here_and_are_left_out_of_every_run(warehouse, tmp_path, monkeypatch):
+    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    assert manifest["unit_tests"], "the scoring math is pinned by dbt unit tests"
+    runs = sorted(
+        (dbt_project.project_dir / dbt_project.target_path).glob("leadops_dbt_models-*/run_results.json"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    ran = [r["unique_id"] for r in json.loads(runs[-1].read_text(encoding="utf-8"))["results"]]
+    assert any(node.startswith("test.") for node in ran) and not any(node.startswith("unit_test.") for node in ran)
+
+    # They need the built relations for their column types, so they run against a copy of the warehouse.
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    monkeypatch.setenv("LEADOPS_WAREHOUSE", str(copy))
+    target = tmp_path / "target"
+    command = ["test", "--select", "test_type:unit", "--vars", json.dumps({"as_of": AS_OF})]
+    dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    dbt.cli(command, target_path=target, raise_on_error=False).wait()
+
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    statuses = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert statuses == dict.fromkeys(manifest["unit_tests"], "pass")
