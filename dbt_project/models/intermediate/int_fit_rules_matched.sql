@@ -127,7 +127,8 @@ final as (
         per_rule.rule_name,
         per_rule.lead_row_version,
         configuration.fingerprint as configuration_fingerprint,
-        per_rule.points,
+        -- In cents here, so a lead's fit points are the exact sum of its fit factors.
+        {{ leadops.points('per_rule.points') }} as points,
         per_rule.evidence
     from per_rule
     cross join configuration

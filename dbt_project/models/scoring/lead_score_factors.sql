@@ -1,8 +1,8 @@
 with
 
-leads as (
+fit as (
 
-    select lead_id from {{ ref('int_leads_enriched') }}
+    select * from {{ ref('lead_fit') }}
 
 ),
 
@@ -38,28 +38,19 @@ resets as (
 
 lifted_accounts as (
 
-    select
-        leads.lead_id,
-        parameters.account_lift_points as points,
-        {{ dbt.concat([
-            "accounts.account_domain",
-            "': '",
-            "cast(accounts.engaged_contacts as " ~ dbt.type_string() ~ ")",
-            "' engaged contacts in '",
-            "cast(accounts.engaged_departments as " ~ dbt.type_string() ~ ")",
-            "' departments'",
-        ]) }} as evidence
-    from {{ ref('int_leads_enriched') }} as leads
-    inner join {{ ref('account_rollup') }} as accounts
-        on leads.account_domain = accounts.account_domain
-    cross join {{ ref('stg_config__parameters') }} as parameters
-    where accounts.is_marketing_qualified
+    {{ leadops.leads_lifted_by_their_account('fit') }}
 
 ),
 
 signal_rules as (
 
     select * from {{ ref('int_signal_rules_matched') }}
+
+),
+
+negative as (
+
+    select * from {{ ref('lead_negative_signals') }}
 
 ),
 
@@ -143,14 +134,20 @@ rule_factors as (
 
 raw_totals as (
 
+    -- From the per-lead totals of each group (what lead_scores adds up too), not by adding up the
+    -- rows above again: a lead has a factor row when it matched a fit rule, earned engagement or
+    -- lost it to a reset, was lifted by its account, or matched a signal rule.
     select
-        leads.lead_id,
-        coalesce(sum(rule_factors.points), 0) as raw_points,
-        count(rule_factors.factor) as factor_count
-    from leads
-    left join rule_factors
-        on leads.lead_id = rule_factors.lead_id
-    group by leads.lead_id
+        totals.lead_id,
+        totals.points as raw_points,
+        (
+            totals.fit_rules_matched > 0
+            or totals.is_lifted
+            or totals.lead_id in (select engagement_groups.lead_id from engagement_groups)
+            or totals.lead_id in (select resets.lead_id from resets)
+            or totals.lead_id in (select signal_rules.lead_id from signal_rules)
+        ) as has_factors
+    from ({{ leadops.points_before_bounds('fit', 'engagement', 'negative', 'lifted_accounts') }}) as totals
 
 ),
 
@@ -173,7 +170,7 @@ adjustments as (
         end as points,
         {{ dbt.concat(["'sum of factors '", "cast(raw_points as " ~ dbt.type_string() ~ ")"]) }} as evidence
     from raw_totals
-    where raw_points < 0 or raw_points > 100 or factor_count = 0
+    where raw_points < 0 or raw_points > 100 or not has_factors
 
 ),
 

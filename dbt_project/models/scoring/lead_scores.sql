@@ -18,28 +18,38 @@ negative as (
 
 ),
 
-factors as (
-
-    select * from {{ ref('lead_score_factors') }}
-
-),
-
 urgency as (
 
     select * from {{ ref('int_lead_urgency') }}
 
 ),
 
+lifted as (
+
+    {{ leadops.leads_lifted_by_their_account('fit') }}
+
+),
+
+points_before_bounds as (
+
+    -- What the lead's factor rows (lead_score_factors) add up to before the floor and the ceiling,
+    -- from the per-lead totals of each group instead of 13M factor rows; the check
+    -- scores_are_the_sum_of_their_factors proves on every run that the two agree.
+    {{ leadops.points_before_bounds('fit', 'engagement', 'negative', 'lifted') }}
+
+),
+
 totals as (
 
-    -- The score is the sum of the lead's factor rows (see lead_score_factors).
+    -- The score lives on 0..100, as the score_floor and score_ceiling factors say.
     select
-        fit.lead_id,
-        coalesce(sum(factors.points), 0) as score
-    from fit
-    left join factors
-        on fit.lead_id = factors.lead_id
-    group by fit.lead_id
+        lead_id,
+        case
+            when points < 0 then 0
+            when points > 100 then 100
+            else points
+        end as score
+    from points_before_bounds
 
 ),
 
