@@ -120,7 +120,7 @@ class LeadopsDbtCli(DbtCliResource):
         return super()._cli_version
 
     def _initialize_dbt_core_adapter(self, args):
-        # dagster-dbt loads dbt's profile, project and adapter in this process (2.9 s) for
+        # dagster-dbt loads dbt's profile, project and adapter in this process (about 2.7 s) for
         # `fetch_row_counts()` and `fetch_column_metadata()` alone; the dbt assets use neither (they
         # count rows themselves, after dbt has let go of the DuckDB file), so there is no adapter.
         return None

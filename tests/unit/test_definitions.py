@@ -124,3 +124,18 @@ def test_steps_that_touch_files_or_the_network_retry_transient_failures():
         assert policy and policy.max_retries >= 2, key
     # and a run whose process died is retried by the daemon, from the failed step
     assert defs.resolve_job_def("refresh").tags["dagster/max_retries"] == "2"
+
+
+def test_the_dbt_resource_skips_what_dagster_dbt_would_load_for_nothing():
+    """The two dagster-dbt hooks LeadopsDbtCli overrides must still exist, or the overrides are dead
+    code and every run pays again: the version subprocess and the in-process dbt adapter."""
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.project import dbt_executable, dbt_project
+    from orchestration.resources import LeadopsDbtCli
+
+    for hook in ("_cli_version", "_initialize_dbt_core_adapter"):
+        assert hasattr(DbtCliResource, hook), f"dagster-dbt no longer has {hook}"
+    dbt = LeadopsDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable())
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None
+    assert str(dbt._cli_version).startswith("1.11")

@@ -134,7 +134,7 @@ rule_factors as (
 
 raw_totals as (
 
-    -- From the per-lead totals of each group (what lead_scores adds up too), not by adding up the
+    -- From the per-lead totals of each group, as lead_scores adds them up, not by adding up the
     -- rows above again: a lead has a factor row when it matched a fit rule, earned engagement or
     -- lost it to a reset, was lifted by its account, or matched a signal rule.
     select
