@@ -161,6 +161,8 @@ def test_the_asset_graph_page_renders_our_assets(webserver, chromium, tmp_path):
     for group in ("ingest", "staging", "intermediate", "marts", "scoring", "publishing"):
         assert f">{group}<" in overview, group
 
-    scoring = _rendered_text(chromium, f"{webserver}/locations/leadops/asset-groups/scoring", tmp_path / "profile")
+    # The group's lineage canvas draws only the nodes inside the window; its list view names them all.
+    scoring_list = f"{webserver}/locations/leadops/asset-groups/scoring/list"
+    scoring = _rendered_text(chromium, scoring_list, tmp_path / "profile")
     for asset in ("lead_scores", "lead_score_factors", "lead_score_history", "segment_changes"):
         assert asset in scoring, asset
