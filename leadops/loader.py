@@ -312,17 +312,16 @@ def _keep_lead_attributes(
     Empty values are not kept; a value longer than the contract's text limit is dropped with a warning
     rather than quarantining a lead whose contract columns are fine."""
     extras = {}
-    for normalised, (original, _) in found.items():
+    for normalised, (original, native_type) in found.items():
         attribute = attribute_name(normalised)
         if normalised not in source.column_names and attribute not in source.column_names and attribute not in extras:
-            extras[attribute] = original
+            extras[attribute] = (original, native_type)
     if not extras:
         return []
     text = " union all ".join(
         f"select _batch.{ROW_ID} as _row_id, {quote_literal(attribute)} as attribute, "
-        f"nullif(trim(cast(_batch.{quote_identifier(original)} as varchar), ' ' || chr(9) || chr(10) || chr(13)), '') "
-        "as value from _batch"
-        for attribute, original in extras.items()
+        f"{_cleaned_text_sql(f'_batch.{quote_identifier(original)}', native_type)} as value from _batch"
+        for attribute, (original, native_type) in extras.items()
     )
     con.execute(
         f"""
@@ -376,8 +375,7 @@ def _validated_sql(source: Source, found: dict[str, tuple[str, str]], header_lin
         original, native_type = found.get(column.name, (None, "NULL"))
         raw = f"_batch.{quote_identifier(original)}" if original else "null"
         is_native = native_type == column.sql_type == "TIMESTAMP"
-        # Trim tabs and line breaks too: spreadsheets leave them around pasted values.
-        text = raw if is_native else f"nullif(trim(cast({raw} as varchar), ' ' || chr(9) || chr(10) || chr(13)), '')"
+        text = raw if is_native else _cleaned_text_sql(raw, native_type)
         cleaned.append(f"{text} as {quote_identifier(column.name)}")
         value, problems = _column_rules(column, f"cleaned.{quote_identifier(column.name)}", is_native)
         typed.append(f"{value} as {quote_identifier(column.name)}")
@@ -454,6 +452,19 @@ def _record_sql(found: dict[str, tuple[str, str]]) -> str:
         for original, _ in found.values()
     )
     return f"cast(struct_pack({fields}) as varchar)"
+
+
+def _cleaned_text_sql(raw: str, native_type: str = "VARCHAR") -> str:
+    """SQL for a value as text without the spaces, tabs and line breaks around it (spreadsheets
+    leave them around pasted values), empty text as null.
+
+    Trimming is the costliest part of validating a file (1.8 s of 2.7 s per 5M events over six text
+    columns), and almost no value needs it, so it runs only where the first or last character is a
+    control character or a space, which every character trim removes is; elsewhere it would give
+    the value back unchanged."""
+    text = raw if native_type == "VARCHAR" else f"cast({raw} as varchar)"
+    trimmed = f"nullif(trim({text}, ' ' || chr(9) || chr(10) || chr(13)), '')"
+    return f"case when {text} = '' or ord({text}[1]) <= 32 or ord({text}[-1]) <= 32 then {trimmed} else {text} end"
 
 
 def _in_quotes_sql(expression: str) -> str:

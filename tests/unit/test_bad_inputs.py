@@ -53,6 +53,40 @@ def test_mixed_case_and_padded_emails_are_normalised_not_quarantined(con, tmp_pa
     assert con.execute("select email from raw.leads").fetchone() == ("ann.lee@example.com",)
 
 
+@pytest.mark.parametrize(
+    ("written", "loaded"),
+    [
+        ("  page_view", "page_view"),
+        ("page_view\r\n", "page_view"),
+        ("\tpage_view ", "page_view"),
+        ("page_view", "page_view"),
+        (" \t ", None),
+        ("", None),
+    ],
+)
+def test_text_is_trimmed_of_spaces_tabs_and_line_breaks_in_parquet_files_too(con, tmp_path, written, loaded):
+    # Trimming is skipped for values that neither start nor end with a space or control character;
+    # the values at both edges of that shortcut must come out as a full trim gives them.
+    (tmp_path / "activity").mkdir()
+    con.execute(
+        "copy (select 'e1' as event_id, ? as lead_id, ? as event_type, timestamp '2026-01-01' as occurred_at, "
+        "? as campaign_id) to ? (format parquet)",
+        [f" L1{written[len(written.rstrip()) :]}", written, written, str(tmp_path / "activity" / "events.parquet")],
+    )
+    load(con, tmp_path, "activity")
+    if loaded is None:
+        assert [r[2] for r in quarantine(con)] == ["missing required event_type"]
+    else:
+        row = con.execute("select lead_id, event_type, campaign_id from raw.activity").fetchone()
+        assert row == ("L1", loaded, loaded)
+
+
+def test_other_control_characters_and_non_ascii_spaces_are_kept(con, tmp_path):
+    drop(tmp_path, "leads", "crm.csv", LEADS + "L1,a@b.com,2026-01-01,\x01Ann,\u00a0CTO\u00a0\n")
+    load(con, tmp_path)
+    assert con.execute("select first_name, job_title from raw.leads").fetchone() == ("\x01Ann", "\u00a0CTO\u00a0")
+
+
 @pytest.mark.parametrize("email", ["bob@", "@example.com", "bob example.com", "bob@example", "a@@b.com"])
 def test_malformed_emails_are_quarantined_with_the_value(con, tmp_path, email):
     drop(tmp_path, "leads", "crm.csv", LEADS + f"L1,{email},2026-01-01,Bob,CEO\n")
