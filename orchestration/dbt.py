@@ -2,13 +2,15 @@
 
 import json
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import asset_utils as dbt_asset_utils
 from dagster_duckdb import DuckDBResource
 
 from orchestration.project import dbt_project
@@ -40,7 +42,40 @@ class LeadopsTranslator(DagsterDbtTranslator):
 PRODUCTION_EXCLUDES = ("--exclude-resource-type", "unit_test")
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LeadopsTranslator())
+@contextmanager
+def default_selection_read_from_the_manifest() -> Iterator[None]:
+    """While dbt assets are defined, their default selection (every node) is the manifest's nodes.
+
+    With dbt-core installed, dagster-dbt evaluates even that selection with dbt-core's selector,
+    whose import (dbt.graph, networkx) costs 0.2 s of every load of these definitions: the UI, the
+    daemon and every run pay it. Without dbt-core, dagster-dbt reads the default selection from the
+    manifest itself, as this does; any other selection still goes to dbt-core. A unit test checks
+    that both give the same assets and checks."""
+    select_with_dbt_core = dbt_asset_utils.select_unique_ids
+
+    def select_unique_ids(*, select: str, exclude: str, selector: str, project, manifest_json) -> set[str]:
+        if select == "fqn:*" and not exclude and not selector:
+            return set(manifest_json["nodes"])
+        return select_with_dbt_core(
+            select=select, exclude=exclude, selector=selector, project=project, manifest_json=manifest_json
+        )
+
+    dbt_asset_utils.select_unique_ids = select_unique_ids
+    try:
+        yield
+    finally:
+        dbt_asset_utils.select_unique_ids = select_with_dbt_core
+
+
+def leadops_dbt_assets(function: Callable) -> dg.AssetsDefinition:
+    """The dbt project's models as assets and its tests as checks (see LeadopsTranslator)."""
+    with default_selection_read_from_the_manifest():
+        return dbt_assets(
+            manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LeadopsTranslator()
+        )(function)
+
+
+@leadops_dbt_assets
 def leadops_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, engine: ModelEngine, warehouse: DuckDBResource
 ):

@@ -139,3 +139,41 @@ def test_the_dbt_resource_skips_what_dagster_dbt_would_load_for_nothing():
     dbt = LeadopsDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable())
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
     assert str(dbt._cli_version).startswith("1.11")
+
+
+def test_the_dbt_assets_are_those_dbt_cores_selection_gives_without_importing_it():
+    """The default selection read from the manifest (orchestration/dbt.py) gives the same assets,
+    dependencies and checks as dagster-dbt's own evaluation with dbt-core, and loading the
+    definitions no longer imports dbt-core's selector."""
+    import subprocess
+    import sys
+
+    from dagster_dbt import asset_utils, dbt_assets
+
+    from orchestration.dbt import LeadopsTranslator, default_selection_read_from_the_manifest, leadops_dbt_models
+    from orchestration.project import dbt_project
+
+    def same(context):
+        raise NotImplementedError
+
+    with_dbt_core = dbt_assets(
+        manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LeadopsTranslator()
+    )(same)
+    assert leadops_dbt_models.keys == with_dbt_core.keys
+    assert leadops_dbt_models.asset_deps == with_dbt_core.asset_deps
+    assert set(leadops_dbt_models.check_keys) == set(with_dbt_core.check_keys)
+    assert len(leadops_dbt_models.check_keys) > 100
+
+    # Only while the dbt assets are defined, and only the default selection.
+    original = asset_utils.select_unique_ids
+    with default_selection_read_from_the_manifest():
+        assert asset_utils.select_unique_ids is not original
+    assert asset_utils.select_unique_ids is original
+
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, orchestration.definitions; print('dbt.graph' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert imported.stdout.strip() == "False"
