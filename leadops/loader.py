@@ -50,7 +50,9 @@ class GateFinding:
 ROW_ID = "_leadops_row_id"  # a staged row's position in its file, from 0; reserved in landing files
 
 # A gate sees the source, the file's name and (a bounded, repeatable sample of) the rows the file is
-# about to load, with their `_line_number`, before anything is committed.
+# about to load, with their `_line_number`, before anything is committed. A gate may also have a
+# `prepare()` method: it is called once, when the first new file is found, before the file is read, so
+# that the gate can get ready while the file is validated.
 BatchGate = Callable[[Source, str, "pd.DataFrame"], list[GateFinding]]
 GATE_SAMPLE_ROWS = 100_000
 
@@ -158,6 +160,8 @@ def load_source(
             note = "already loaded" if loaded[digest] == name else f"same content as {loaded[digest]}"
             report.files.append(FileReport(source.name, name, "skipped", message=note))
             continue
+        if gate is not None and not report.with_status("loaded") and not report.with_status("rejected"):
+            getattr(gate, "prepare", lambda: None)()
         try:
             file_report = _load_file(con, source, path, name, digest, gate)
         except FileRejected as rejected:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,8 +74,27 @@ def suite_definition(name: str) -> dict[str, Any]:
     return json.loads((SUITES_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-@functools.cache
+_CONTEXT_LOCK = threading.Lock()
+
+
+def warm_up_in_background(suite: str) -> threading.Thread:
+    """Import great_expectations and set up the suite's batch in a thread of its own.
+
+    The import takes about 2.5 s, once per process. A gate that starts it when a new file is found
+    spends that time while DuckDB, which releases the GIL, validates the file; the first
+    validation then waits only for what is left of it."""
+    thread = threading.Thread(target=_batch_definition, args=(suite,), name=f"warm-up-{suite}", daemon=True)
+    thread.start()
+    return thread
+
+
 def _batch_definition(suite: str):
+    with _CONTEXT_LOCK:  # the warm-up thread and the first validation may both ask
+        return _cached_batch_definition(suite)
+
+
+@functools.cache
+def _cached_batch_definition(suite: str):
     # Imported here, not at module level: great_expectations takes seconds to import and only
     # the checks need it, not the UI, the daemon or the CLI.
     import great_expectations as gx

@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from leadops.contract import SOURCES, Source
 from leadops.loader import GateFinding, SourceReport, load_source
-from leadops.validation import SuiteOutcome, validate_frame
+from leadops.validation import SuiteOutcome, validate_frame, warm_up_in_background
 from orchestration.resources import TRANSIENT_RETRY, LandingFolder
 
 
@@ -96,6 +96,10 @@ class ExpectationGate:
         self.suite = suite
         self.outcomes: list[tuple[str, SuiteOutcome]] = []
         self.seconds = 0.0
+
+    def prepare(self) -> None:
+        """Called by the loader when a new file is found: Great Expectations loads while DuckDB reads it."""
+        warm_up_in_background(self.suite)
 
     def __call__(self, source: Source, file_name: str, frame) -> list[GateFinding]:
         started = time.perf_counter()

@@ -89,6 +89,41 @@ def test_the_same_file_twice_is_loaded_once(con, tmp_path):
     assert con.execute("select count(*) from raw.leads").fetchone()[0] == 1
 
 
+class RecordingGate:
+    """A gate that passes every file and records when the loader readied it and called it."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def prepare(self) -> None:
+        self.calls.append("prepare")
+
+    def __call__(self, source, file_name, frame):
+        self.calls.append(file_name)
+        return []
+
+
+def test_a_gate_is_readied_once_when_the_first_new_file_is_found_and_not_for_files_loaded_before(con, tmp_path):
+    _drop(tmp_path / "leads", "monday.csv", HEADER + "L1,a@b.com,2026-01-01,CEO\n")
+    _drop(tmp_path / "leads", "tuesday.csv", HEADER + "L2,c@d.com,2026-01-02,CTO\n")
+    gate = RecordingGate()
+    load_source(con, SOURCES["leads"], tmp_path / "leads", gate=gate)
+    assert gate.calls == ["prepare", "leads/monday.csv", "leads/tuesday.csv"]
+
+    again = RecordingGate()
+    load_source(con, SOURCES["leads"], tmp_path / "leads", gate=again)
+    assert again.calls == []
+
+
+def test_the_expectation_gate_warms_great_expectations_up_in_the_background():
+    from leadops.validation import _batch_definition, warm_up_in_background
+
+    thread = warm_up_in_background("raw_leads")
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert _batch_definition("raw_leads") is _batch_definition("raw_leads")
+
+
 def test_columns_in_another_order_with_extras_and_case(con, tmp_path):
     _drop(
         tmp_path / "leads",
