@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -264,34 +265,40 @@ def _load_file(
             raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
         if source.is_append_only:
             _refuse_keys_already_loaded(con, source)
-        warnings = _apply_gate(con, source, path, name, gate) if gate else []
-        con.execute(
-            f"insert into raw.{source.name} select {', '.join(quote_identifier(c) for c in source.column_names)}, "
-            "?, ?, _line_number from _validated where _reason is null",
-            [batch_id, name],
-        )
-        if source.name == "leads":
-            warnings += _keep_lead_attributes(con, source, found, batch_id, name)
-        con.execute(
-            f"insert into raw.quarantine select ?, ?, _line_number, _reason, {_record_sql(found)}, ? "
-            f"from _validated inner join _batch on _batch.{ROW_ID} = _validated._row_id where _reason is not null",
-            [source.name, name, batch_id],
-        )
-        rows_quarantined = con.execute("select count(*) from _validated where _reason is not null").fetchone()[0]
-        rows_loaded = rows_read - rows_quarantined
-        con.execute(
-            "insert into raw.ingested_files values (?, ?, ?, ?, ?, ?, ?, ?, now())",
-            [
-                batch_id,
-                source.name,
-                name,
-                digest,
-                path.stat().st_size,
-                rows_read,
-                rows_loaded,
-                rows_quarantined,
-            ],
-        )
+        # The gate (pandas, mostly holding the GIL) judges its sample while DuckDB (which releases
+        # it) writes the file's rows: both inside the file's transaction, so a file the gate
+        # rejects leaves nothing behind, and neither waits for the other.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate") as pool:
+            verdict = pool.submit(_gate_verdict, gate, source, path, name, _gate_sample(con, source)) if gate else None
+            con.execute(
+                f"insert into raw.{source.name} select {', '.join(quote_identifier(c) for c in source.column_names)}, "
+                "?, ?, _line_number from _validated where _reason is null",
+                [batch_id, name],
+            )
+            attribute_warnings = (
+                _keep_lead_attributes(con, source, found, batch_id, name) if source.name == "leads" else []
+            )
+            con.execute(
+                f"insert into raw.quarantine select ?, ?, _line_number, _reason, {_record_sql(found)}, ? "
+                f"from _validated inner join _batch on _batch.{ROW_ID} = _validated._row_id where _reason is not null",
+                [source.name, name, batch_id],
+            )
+            rows_quarantined = con.execute("select count(*) from _validated where _reason is not null").fetchone()[0]
+            rows_loaded = rows_read - rows_quarantined
+            con.execute(
+                "insert into raw.ingested_files values (?, ?, ?, ?, ?, ?, ?, ?, now())",
+                [
+                    batch_id,
+                    source.name,
+                    name,
+                    digest,
+                    path.stat().st_size,
+                    rows_read,
+                    rows_loaded,
+                    rows_quarantined,
+                ],
+            )
+            warnings = (verdict.result() if verdict else []) + attribute_warnings  # a rejection raises here
         con.execute("drop table _validated")
         con.execute("drop view _batch")
         con.execute("drop table if exists _batch_rows")
@@ -350,13 +357,18 @@ def _keep_lead_attributes(
     return []
 
 
-def _apply_gate(con: duckdb.DuckDBPyConnection, source: Source, path: Path, name: str, gate: BatchGate) -> list[str]:
+def _gate_sample(con: duckdb.DuckDBPyConnection, source: Source) -> pd.DataFrame:
+    """The accepted rows a gate sees: all of them, or a repeatable sample of GATE_SAMPLE_ROWS."""
     columns = ", ".join(quote_identifier(c) for c in (*source.column_names, "_line_number"))
     (valid,) = con.execute("select count(*) from _validated where _reason is null").fetchone()
     # A repeatable sample: the rows whose line number hashes into the first GATE_SAMPLE_ROWS / valid
     # of the range (a filter, where a reservoir sample of the same rows took three times as long).
     sampled = f"and hash(_line_number) % {valid} < {GATE_SAMPLE_ROWS}" if valid > GATE_SAMPLE_ROWS else ""
-    sample = con.execute(f"select {columns} from _validated where _reason is null {sampled} order by _line_number").df()
+    return con.execute(f"select {columns} from _validated where _reason is null {sampled} order by _line_number").df()
+
+
+def _gate_verdict(gate: BatchGate, source: Source, path: Path, name: str, sample: pd.DataFrame) -> list[str]:
+    """The gate's warnings; its errors reject the file."""
     findings = gate(source, name, sample)
     errors = [f for f in findings if f.severity == "error"]
     if errors:

@@ -194,7 +194,11 @@ def test_a_header_only_file_is_rejected_and_not_marked_loaded(con, tmp_path):
 
 
 def test_an_error_from_the_batch_gate_rejects_the_whole_file(con, tmp_path):
-    drop(tmp_path, "leads", "crm.csv", LEADS + "L1,a@b.com,2026-01-01,Al,CEO\nL2,b@b.com,1970-01-01,Bo,CTO\n")
+    # The gate judges while the rows are written; its rejection must undo the rows, the quarantined
+    # row and the custom field alike.
+    header = LEADS.replace("job_title", "job_title,budget")
+    rows = "L1,a@b.com,2026-01-01,Al,CEO,high\nL2,b@b.com,1970-01-01,Bo,CTO,low\nL3,not-an-address,2026-01-01,Cy,VP,\n"
+    drop(tmp_path, "leads", "crm.csv", header + rows)
 
     def gate(source, file_name, frame):
         old = frame[frame["created_at"] < "2000-01-01"]
@@ -203,8 +207,8 @@ def test_an_error_from_the_batch_gate_rejects_the_whole_file(con, tmp_path):
     (file,) = load(con, tmp_path, gate=gate).files
     assert file.status == "rejected"
     assert file.message.endswith("crm.csv, line 3: 1 rows before 2000")
-    assert con.execute("select count(*) from raw.leads").fetchone() == (0,)
-    assert con.execute("select count(*) from raw.ingested_files").fetchone() == (0,)
+    for table in ("leads", "quarantine", "lead_attributes", "ingested_files"):
+        assert con.execute(f"select count(*) from raw.{table}").fetchone() == (0,), table
 
 
 def test_a_warning_from_the_batch_gate_loads_the_file_and_reports(con, tmp_path):
