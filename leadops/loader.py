@@ -154,6 +154,7 @@ def load_source(
     loaded = dict(
         con.execute("select file_hash, file_name from raw.ingested_files where source = ?", [source.name]).fetchall()
     )
+    is_gate_ready = False
     for path in landing_files(folder):
         name = str(path.relative_to(folder.parent))
         digest = file_hash(path)
@@ -161,8 +162,9 @@ def load_source(
             note = "already loaded" if loaded[digest] == name else f"same content as {loaded[digest]}"
             report.files.append(FileReport(source.name, name, "skipped", message=note))
             continue
-        if gate is not None and not report.with_status("loaded") and not report.with_status("rejected"):
+        if gate is not None and not is_gate_ready:
             getattr(gate, "prepare", lambda: None)()
+            is_gate_ready = True
         try:
             file_report = _load_file(con, source, path, name, digest, gate)
         except FileRejected as rejected:
@@ -474,10 +476,10 @@ def _cleaned_text_sql(raw: str, native_type: str = "VARCHAR") -> str:
     """SQL for a value as text without the spaces, tabs and line breaks around it (spreadsheets
     leave them around pasted values), empty text as null.
 
-    Trimming is the costliest part of validating a file (1.8 s of 2.7 s per 5M events over six text
-    columns), and almost no value needs it, so it runs only where the first or last character is a
-    control character or a space, which every character trim removes is; elsewhere it would give
-    the value back unchanged."""
+    Trimming was the costliest part of validating a file (2.1 s of 3.4 s for the six text columns of
+    5M events) and almost no value needs it, so it runs only where the first or last character is a
+    space or a control character (every character it removes is one); elsewhere it would give the
+    value back unchanged."""
     text = raw if native_type == "VARCHAR" else f"cast({raw} as varchar)"
     trimmed = f"nullif(trim({text}, ' ' || chr(9) || chr(10) || chr(13)), '')"
     return f"case when {text} = '' or ord({text}[1]) <= 32 or ord({text}[-1]) <= 32 then {trimmed} else {text} end"
