@@ -267,11 +267,17 @@ def _load_file(
             raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
         if source.is_append_only:
             _refuse_keys_already_loaded(con, source)
+        rows_quarantined = con.execute("select count(*) from _validated where _reason is not null").fetchone()[0]
+        rows_loaded = rows_read - rows_quarantined
         # The gate (pandas, mostly holding the GIL) judges its sample while DuckDB (which releases
         # it) writes the file's rows: both inside the file's transaction, so a file the gate
         # rejects leaves nothing behind, and neither waits for the other.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate") as pool:
-            verdict = pool.submit(_gate_verdict, gate, source, path, name, _gate_sample(con, source)) if gate else None
+            verdict = (
+                pool.submit(_gate_verdict, gate, source, path, name, _gate_sample(con, source, rows_loaded))
+                if gate
+                else None
+            )
             con.execute(
                 f"insert into raw.{source.name} select {', '.join(quote_identifier(c) for c in source.column_names)}, "
                 "?, ?, _line_number from _validated where _reason is null",
@@ -285,8 +291,6 @@ def _load_file(
                 f"from _validated inner join _batch on _batch.{ROW_ID} = _validated._row_id where _reason is not null",
                 [source.name, name, batch_id],
             )
-            rows_quarantined = con.execute("select count(*) from _validated where _reason is not null").fetchone()[0]
-            rows_loaded = rows_read - rows_quarantined
             con.execute(
                 "insert into raw.ingested_files values (?, ?, ?, ?, ?, ?, ?, ?, now())",
                 [
@@ -359,10 +363,9 @@ def _keep_lead_attributes(
     return []
 
 
-def _gate_sample(con: duckdb.DuckDBPyConnection, source: Source) -> pd.DataFrame:
-    """The accepted rows a gate sees: all of them, or a repeatable sample of GATE_SAMPLE_ROWS."""
+def _gate_sample(con: duckdb.DuckDBPyConnection, source: Source, valid: int) -> pd.DataFrame:
+    """The `valid` accepted rows a gate sees: all of them, or a repeatable sample of GATE_SAMPLE_ROWS."""
     columns = ", ".join(quote_identifier(c) for c in (*source.column_names, "_line_number"))
-    (valid,) = con.execute("select count(*) from _validated where _reason is null").fetchone()
     # A repeatable sample: the rows whose line number hashes into the first GATE_SAMPLE_ROWS / valid
     # of the range (a filter, where a reservoir sample of the same rows took three times as long).
     sampled = f"and hash(_line_number) % {valid} < {GATE_SAMPLE_ROWS}" if valid > GATE_SAMPLE_ROWS else ""
@@ -472,7 +475,7 @@ def _record_sql(found: dict[str, tuple[str, str]]) -> str:
     return f"cast(struct_pack({fields}) as varchar)"
 
 
-def _cleaned_text_sql(raw: str, native_type: str = "VARCHAR") -> str:
+def _cleaned_text_sql(raw: str, native_type: str) -> str:
     """SQL for a value as text without the spaces, tabs and line breaks around it (spreadsheets
     leave them around pasted values), empty text as null.
 
