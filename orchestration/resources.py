@@ -25,6 +25,8 @@ from orchestration.project import dbt_executable, dbt_project
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WAREHOUSE_ENV, LANDING_ENV, CONFIG_ENV = "LEADOPS_WAREHOUSE", "LEADOPS_LANDING", "LEADOPS_CONFIG"
 TARGET_ENV, LAKE_ENV = "LEADOPS_DBT_TARGET", "LEADOPS_LAKE"
+# How the dbt project learns the as_of date from Dagster (macros/as_of.sql).
+AS_OF_ENV = "LEADOPS_AS_OF"
 DEFAULTS = {
     WAREHOUSE_ENV: PROJECT_ROOT / "data" / "warehouse.duckdb",
     LANDING_ENV: PROJECT_ROOT / "data" / "landing",
@@ -86,9 +88,11 @@ class ModelEngine(dg.ConfigurableResource):
     def is_embedded(self) -> bool:
         return self.target == EMBEDDED_TARGET
 
-    def dbt_vars(self, as_of: date) -> dict[str, str]:
-        variables = {"as_of": as_of.isoformat()}
-        return variables if self.is_embedded else variables | {"lake_path": str(Path(self.lake_path).resolve())}
+    def dbt_vars(self) -> dict[str, str]:
+        """The dbt vars of a build: where an engine that cannot open the DuckDB file finds the raw
+        tables. The as_of date is not a var (see AS_OF_ENV): a var that changes every night would
+        make dbt parse the whole project on every run."""
+        return {} if self.is_embedded else {"lake_path": str(Path(self.lake_path).resolve())}
 
     def share_inputs(self, warehouse: str) -> dict[str, int]:
         """Export the raw and config tables for an engine that cannot open the DuckDB file."""

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None, require_warehouse: bool = False) -> int:
     started = time.perf_counter()
     code = leadops(command)
     core = time.perf_counter() - started
-    report(core_s=round(core, 3), exit_code=code, steps=steps, dbt=dbt_timings(started_at, args.as_of.isoformat()))
+    report(core_s=round(core, 3), exit_code=code, steps=steps, dbt=dbt_timings(started_at))
     return code
 
 
@@ -52,8 +52,8 @@ def _record_step_durations() -> dict[str, float]:
     return steps
 
 
-def dbt_timings(started_at: float, as_of: str) -> dict:
-    """Per-node seconds from the run_results.json of this run's `dbt build` (the newest one for our as_of)."""
+def dbt_timings(started_at: float) -> dict:
+    """Per-node seconds from the run_results.json of this run's `dbt build` (the newest since it started)."""
     candidates = sorted(
         (p for p in DBT_TARGET.glob("*/run_results.json") if p.stat().st_mtime >= started_at),
         key=lambda p: p.stat().st_mtime,
@@ -61,7 +61,7 @@ def dbt_timings(started_at: float, as_of: str) -> dict:
     )
     for path in candidates:
         results = json.loads(path.read_text(encoding="utf-8"))
-        if str((results.get("args", {}).get("vars") or {}).get("as_of")) != as_of:
+        if results.get("args", {}).get("which") != "build":
             continue
         nodes = {r["unique_id"]: round(r["execution_time"], 3) for r in results["results"]}
         return {"run_results": str(path), "elapsed_s": round(results.get("elapsed_time", 0.0), 3), "nodes": nodes}

@@ -78,7 +78,21 @@ def land_the_next_day(everything: Path, landing: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def nightly_and_full(tmp_path_factory) -> tuple[Path, Path]:
+def dbt_invocations() -> dict[str, Path]:
+    """The artifact folder of each nightly run's `dbt build`, by as_of date (nightly_and_full fills it)."""
+    return {}
+
+
+def refresh_recording(landing: Path, warehouse: Path, as_of: str, invocations: dict[str, Path]) -> None:
+    """refresh(), noting the folder of the dbt invocation it made."""
+    folders = DBT_PROJECT_DIR / "target"
+    before = set(folders.glob("leadops_dbt_models-*"))
+    refresh(landing, warehouse, as_of)
+    (invocations[as_of],) = set(folders.glob("leadops_dbt_models-*")) - before
+
+
+@pytest.fixture(scope="module")
+def nightly_and_full(tmp_path_factory, dbt_invocations) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("accumulation")
     landing = root / "landing"
     generate(landing, leads=400, seed=11, end_date=date(2026, 6, 30))
@@ -93,10 +107,10 @@ def nightly_and_full(tmp_path_factory) -> tuple[Path, Path]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.delenv("DAGSTER_HOME", raising=False)
         nightly = root / "nightly.duckdb"
-        refresh(landing, nightly, "2026-06-28")
+        refresh_recording(landing, nightly, "2026-06-28", dbt_invocations)
         land_the_next_day(everything, landing)
-        refresh(landing, nightly, "2026-06-29")
-        refresh(landing, nightly, "2026-06-30")  # nothing new lands: only time passes
+        refresh_recording(landing, nightly, "2026-06-29", dbt_invocations)
+        refresh_recording(landing, nightly, "2026-06-30", dbt_invocations)  # nothing new lands: only time passes
 
         full = root / "full.duckdb"
         refresh(landing, full, "2026-06-30")
@@ -108,6 +122,24 @@ def test_three_nights_give_the_tables_a_full_build_gives(nightly_and_full):
     for table, sql in COMPARED.items():
         assert rows(nightly, sql) == rows(full, sql), table
     assert rows(full, "select count(*) from marts.lead_scores where lead_id = 'LATECOMER'") == [(1,)]
+
+
+def test_the_nights_reuse_the_parse_of_the_first_and_test_their_own_date(nightly_and_full, dbt_invocations):
+    """The as_of date reaches dbt when it executes, not in a var (a new var makes dbt parse the
+    whole project): the nights after the first reuse its parse, yet every date-dependent piece,
+    the tests that read only the run's own history slice included, gets the night's date (and the
+    tables equal a full build's: test_three_nights_give_the_tables_a_full_build_gives)."""
+    for night in ("2026-06-29", "2026-06-30"):
+        folder = dbt_invocations[night]
+        log = (folder / "dbt.log").read_text()
+        assert "Partial parsing enabled" in log and "Unable to do partial parsing" not in log, night
+        assert "dbt build --exclude-resource-type unit_test" in log, night  # no --vars
+        slice_tests = [
+            path.read_text()
+            for path in (folder / "compiled").rglob("*.sql")
+            if '"lead_score_history" where as_of_date' in path.read_text()
+        ]
+        assert slice_tests and all(f"as_of_date = cast('{night}' as date)" in sql for sql in slice_tests), night
 
 
 def test_a_night_without_new_events_rewrites_no_carried_rows(nightly_and_full):

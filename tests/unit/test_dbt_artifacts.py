@@ -1,8 +1,9 @@
-"""Each dbt invocation leaves a folder of artifacts; only the newest are kept."""
+"""Each dbt invocation leaves a folder of artifacts; only the newest are kept, and its parse is
+what the next invocation starts from."""
 
 import os
 
-from orchestration.dbt import KEPT_RUN_ARTIFACTS, prune_run_artifacts
+from orchestration.dbt import KEPT_RUN_ARTIFACTS, environment, keep_parse_for_next_run, prune_run_artifacts
 
 
 def test_only_the_newest_run_folders_of_the_asset_are_kept(tmp_path):
@@ -18,3 +19,38 @@ def test_only_the_newest_run_folders_of_the_asset_are_kept(tmp_path):
     kept = sorted(p.name for p in tmp_path.glob("leadops_dbt_models-*"))
     assert kept == sorted(f.name for f in folders[-KEPT_RUN_ARTIFACTS:])
     assert elsewhere.exists() and (tmp_path / folders[-1].name / "compiled").exists()
+
+
+def test_the_parse_of_an_invocation_replaces_the_kept_one(tmp_path):
+    kept_in = tmp_path / "target"
+    kept_in.mkdir()
+    (kept_in / "partial_parse.msgpack").write_bytes(b"parsed with the default warehouse")
+    run = kept_in / "leadops_dbt_models-0000001-abc1234"
+    run.mkdir()
+    (run / "partial_parse.msgpack").write_bytes(b"parsed with this warehouse")
+
+    keep_parse_for_next_run(run, kept_in)
+
+    assert (kept_in / "partial_parse.msgpack").read_bytes() == b"parsed with this warehouse"
+    assert sorted(p.name for p in kept_in.iterdir()) == [run.name, "partial_parse.msgpack"]  # no partial file left
+
+
+def test_an_invocation_without_a_parse_leaves_the_kept_one(tmp_path):
+    run = tmp_path / "leadops_dbt_models-0000001-abc1234"
+    run.mkdir()
+    (tmp_path / "partial_parse.msgpack").write_bytes(b"kept")
+
+    keep_parse_for_next_run(run, tmp_path)
+
+    assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"kept"
+
+
+def test_the_environment_of_the_block_is_restored_after_it(monkeypatch):
+    monkeypatch.setenv("LEADOPS_TEST_SET", "before")
+    monkeypatch.delenv("LEADOPS_TEST_UNSET", raising=False)
+
+    with environment({"LEADOPS_TEST_SET": "inside", "LEADOPS_TEST_UNSET": "inside"}):
+        assert os.environ["LEADOPS_TEST_SET"] == os.environ["LEADOPS_TEST_UNSET"] == "inside"
+
+    assert os.environ["LEADOPS_TEST_SET"] == "before"
+    assert "LEADOPS_TEST_UNSET" not in os.environ
