@@ -90,7 +90,11 @@ class Reconciliation:
             parameters = [as_of_for(context)] * self.failing_rows.count("?")
             with warehouse.get_connection() as con:
                 failing = con.execute(f"select count(*) from ({self.failing_rows})", parameters).fetchone()[0]
-                sample = con.execute(f"select * from ({self.failing_rows}) limit 5", parameters).df()
+                # The sample evaluates the whole query again (0.7 s for the factor sum at a million
+                # leads, 1.4 s a night over all these checks), so only when there is one to show.
+                sample = (
+                    con.execute(f"select * from ({self.failing_rows}) limit 5", parameters).df() if failing else None
+                )
             return dg.AssetCheckResult(
                 passed=failing == 0,
                 severity=self.severity,
