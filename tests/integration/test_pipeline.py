@@ -172,6 +172,8 @@ def test_the_marts_are_published_as_a_read_only_copy_with_exports(warehouse):
             path = exports / f"{segment}.{file_format}"
             reader = f"read_csv('{path}')" if file_format == "csv" else f"read_parquet('{path}')"
             assert query(published, f"select count(*) from {reader}") == [(leads,)], path
+            in_file = query(published, f"select lead_id, score from {reader}")
+            assert in_file == sorted(in_file, key=lambda row: (-row[1], row[0])), f"{path}: best score first"
     assert not list(published.parent.glob(".*partial"))
 
 
