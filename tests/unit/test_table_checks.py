@@ -1,10 +1,12 @@
-"""A reconciliation check passes on no failing rows, and fails with their count and a sample of them."""
+"""The checks over whole tables: a mart's expectations see a repeatable sample of it, and a
+reconciliation passes on no failing rows and fails with their count and a sample of them."""
 
 import dagster as dg
+import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from orchestration.quality import Reconciliation
+from orchestration.quality import GX_SAMPLE_ROWS, Reconciliation, sample_query
 from orchestration.resources import AS_OF_TAG
 
 
@@ -47,3 +49,20 @@ def test_a_reconciliation_counts_its_failing_rows_and_shows_them(tmp_path, as_of
     assert evaluation.passed == (failing == 0)
     assert evaluation.metadata["failing_count"].value == failing
     assert evaluation.metadata["sample"].value == sample
+
+
+def test_a_mart_is_sampled_by_its_key_so_the_same_leads_every_night():
+    con = duckdb.connect()
+    con.execute("create table scores as select 'L' || range as lead_id, range % 100 as score from range(600000)")
+    sampled = f"select lead_id from ({sample_query('scores', con, 'lead_id')}) order by 1"
+    before = con.execute(sampled).fetchall()
+    con.execute("update scores set score = (score + 37) % 100")  # a night later every score moved
+
+    assert con.execute(sampled).fetchall() == before
+    assert abs(len(before) - GX_SAMPLE_ROWS) < GX_SAMPLE_ROWS * 0.02
+
+
+def test_a_small_mart_is_validated_whole():
+    con = duckdb.connect()
+    con.execute("create table scores as select range as lead_id from range(1000)")
+    assert con.execute(f"select count(*) from ({sample_query('scores', con, 'lead_id')})").fetchone() == (1000,)
