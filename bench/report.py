@@ -148,7 +148,16 @@ def markdown(record: dict) -> str:
             f"Imports (fresh processes, best of {imports['runs']}): `import orchestration.definitions` "
             f"{imports['definitions_s']:.2f} s, `import dagster, dagster_dbt` {imports['dagster_s']:.2f} s.",
         ]
-    lines += [*_preparation(record), *_memory(record), "", *profile_lines(record), *curve_lines(), "", NOTES]
+    lines += [
+        *_preparation(record),
+        *_memory(record),
+        "",
+        *profile_lines(record),
+        *profile_lines(record, "leadops_incremental"),
+        *curve_lines(),
+        "",
+        NOTES,
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -196,14 +205,14 @@ def _equality(record: dict) -> str:
     return "\n".join(lines)
 
 
-def profile_lines(record: dict, top: int = 10) -> list[str]:
-    """Where leadops_full's time goes: Dagster steps, and dbt's nodes summed by kind and the slowest ones."""
-    reported = record["contenders"].get("leadops_full", {}).get("reported", {})
+def profile_lines(record: dict, contender: str = "leadops_full", top: int = 10) -> list[str]:
+    """Where a leadops contender's time goes: Dagster steps, and dbt's nodes summed by kind and the slowest ones."""
+    reported = record["contenders"].get(contender, {}).get("reported", {})
     steps, nodes = reported.get("steps", {}), reported.get("dbt", {}).get("nodes", {})
     if not steps:
         return []
     ordered = sorted(steps.items(), key=lambda s: -s[1])
-    lines = ["## Where leadops_full's time goes", "", "| Dagster step | s |", "|---|---:|"]
+    lines = [f"## Where {contender}'s time goes", "", "| Dagster step | s |", "|---|---:|"]
     lines += [f"| {step} | {seconds:.1f} |" for step, seconds in ordered[:top]]
     if len(ordered) > top:
         rest = sum(seconds for _, seconds in ordered[top:])
