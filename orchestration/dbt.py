@@ -105,7 +105,9 @@ def leadops_dbt_models(
     )
     yield from (with_table_metadata(context, events, warehouse) if engine.is_embedded else events)
     if target_path is None:  # dagster-dbt gave the invocation a folder of its own
-        keep_parse_for_next_run(invocation.target_path)
+        not_kept = keep_parse_for_next_run(invocation.target_path)
+        if not_kept:
+            context.log.warning(f"dbt's parse was not kept for the next run, which will parse in full: {not_kept}")
         prune_run_artifacts(invocation.target_path)
     if not invocation.is_successful():
         raise invocation.get_error()
@@ -126,8 +128,9 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def keep_parse_for_next_run(run_target: Path, kept_in: Path = dbt_project.manifest_path.parent) -> None:
-    """Make this invocation's parse the one the next invocation starts from.
+def keep_parse_for_next_run(run_target: Path, kept_in: Path = dbt_project.manifest_path.parent) -> OSError | None:
+    """Make this invocation's parse the one the next invocation starts from; return why it could
+    not be kept, if it could not (the build stands either way: the next run parses in full).
 
     dagster-dbt copies `target/partial_parse.msgpack` into each invocation's own folder, and dbt
     reuses it only if it was made with the same profile: the one `leadops prepare` wrote names the
@@ -135,13 +138,18 @@ def keep_parse_for_next_run(run_target: Path, kept_in: Path = dbt_project.manife
     The file is replaced in one step, so a run starting meanwhile reads the old one or the new one;
     dbt checks every file's checksum before reusing a parse, so a stale one costs a parse, never a
     wrong build."""
-    made = Path(run_target) / PARTIAL_PARSE_FILE
+    made = run_target / PARTIAL_PARSE_FILE
     if not made.exists():
-        return
+        return None
     kept = kept_in / PARTIAL_PARSE_FILE
     partial = kept.with_name(f".{kept.name}.{run_target.name}.partial")
-    shutil.copyfile(made, partial)
-    os.replace(partial, kept)
+    try:
+        shutil.copyfile(made, partial)
+        os.replace(partial, kept)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        return error
+    return None
 
 
 # Each dbt invocation writes its artifacts (manifest, run_results, compiled SQL: about 8 MB at the

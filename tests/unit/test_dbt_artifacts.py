@@ -54,3 +54,13 @@ def test_the_environment_of_the_block_is_restored_after_it(monkeypatch):
 
     assert os.environ["LEADOPS_TEST_SET"] == "before"
     assert "LEADOPS_TEST_UNSET" not in os.environ
+
+
+def test_a_parse_that_cannot_be_kept_is_reported_and_leaves_nothing_behind(tmp_path):
+    run = tmp_path / "leadops_dbt_models-0000001-abc1234"
+    run.mkdir()
+    (run / "partial_parse.msgpack").write_bytes(b"parsed")
+    missing = tmp_path / "no such folder"
+
+    assert isinstance(keep_parse_for_next_run(run, missing), FileNotFoundError)
+    assert not missing.exists() and sorted(p.name for p in tmp_path.iterdir()) == [run.name]
