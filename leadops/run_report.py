@@ -97,7 +97,7 @@ def print_summary(warehouse: Path, as_of: date, top: int = 10) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         segments = con.execute(
             "select segment, count(*) as leads, round(avg(score), 1) from marts.lead_scores "
-            "group by segment order by min(score) desc"
+            "group by segment order by min(score) desc, segment"  # cold and disqualified both reach 0
         ).fetchall()
         leaders = con.execute(
             "select lead_id, coalesce(company_name, ''), score, score_label, segment from marts.lead_scores "
