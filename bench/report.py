@@ -281,7 +281,7 @@ def curve_lines() -> list[str]:
     header = [
         "## Scaling curve: leadops per scale",
         "",
-        "| scale | leads | events | leadops_full wall s | s per million events | peak RSS GiB "
+        "| scale | leads | events | leadops_full wall s | s per million events | leadops_full peak RSS GiB "
         "| leadops_incremental wall s | duckdb_floor s | measured |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
