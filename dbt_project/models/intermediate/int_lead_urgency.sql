@@ -30,16 +30,30 @@ recent as (
 
 ),
 
-trigger_events as (
+trigger_events_ranked as (
 
     select
         recent.lead_id,
-        min(recent.event_type) as event_type,
-        max(recent.occurred_at) as occurred_at
+        recent.event_type,
+        recent.occurred_at,
+        row_number() over (
+            partition by recent.lead_id order by recent.occurred_at desc, recent.event_type asc
+        ) as recency_rank
     from recent
     inner join event_lists
         on event_lists.list_name = 'hot_event_type' and recent.event_type = event_lists.value
-    group by recent.lead_id
+
+),
+
+trigger_events as (
+
+    -- The latest trigger event, named with its own date ("trial_signup on 2026-06-29").
+    select
+        lead_id,
+        event_type,
+        occurred_at
+    from trigger_events_ranked
+    where recency_rank = 1
 
 ),
 
