@@ -54,8 +54,8 @@ def print_status(con: duckdb.DuckDBPyConnection, label: str) -> int:
         [run_id],
     ).fetchall()
     print(f"\nrejected files in the last run: {len(rejected_files) or 'none'}")
-    for source, file_name, problem in rejected_files:
-        print(f"  {source}/{file_name}: {problem}")
+    for _, _, problem in rejected_files:
+        print(f"  {problem}")  # the loader's message names the file by its path, the line and the problem
 
     has_errors = any(severity == "ERROR" for _, _, severity, _, _ in failed)
     return int(status != "success" or has_errors or bool(rejected_files))

@@ -86,7 +86,10 @@ def test_status_tells_the_last_run_from_the_warehouse_alone(day, capsys):
 
     assert code == 1  # the last run rejected a file
     assert f"as of {DAY_2}: SUCCESS" in out
-    assert "leads/broken.csv" in out and "email" in out
+    (rejected,) = [line.strip() for line in out.splitlines() if "broken.csv" in line]
+    assert (
+        rejected.startswith(f"{warehouse.parent / 'landing' / 'leads' / 'broken.csv'}, line ") and "email" in rejected
+    )
     assert "ERROR raw/leads:files_accepted" in out
     lead_scores = next(line for line in out.splitlines() if line.strip().startswith("marts.lead_scores "))
     assert lead_scores.split()[1] == "301"  # 300 demo leads and the planted one
