@@ -61,31 +61,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     partial.unlink(missing_ok=True)
     with warehouse.get_connection() as con:
         slices = {table: publish_history(con, table, target.parent, as_of_for(context)) for table in HISTORY_TABLES}
-        con.execute(f"attach {quote_literal(str(partial))} as published")
-        try:
-            con.execute("create schema published.marts")
-            for table in PUBLISHED_TABLES:
-                history = history_folder(target.parent, table)
-                if table in HISTORY_TABLES and any(history.glob("*.parquet")):
-                    files = quote_literal(str(history / "*.parquet"))
-                    con.execute(f"create view published.marts.{table} as select * from read_parquet({files})")
-                else:
-                    con.execute(f"create table published.marts.{table} as select * from marts.{table}")
-            counts = {
-                t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0] for t in PUBLISHED_TABLES
-            }
-            # The run log and alerts as of the previous run, so `leadops status` works on this copy.
-            con.execute("create schema published.ops")
-            for (table,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = current_database() "
-                "and schema_name = 'ops'"
-            ).fetchall():
-                con.execute(f"create table published.ops.{table} as select * from ops.{table}")
-            segments = con.execute(
-                "select segment, count(*) from published.marts.segment_members group by 1 order by 2 desc"
-            ).fetchall()
-        finally:
-            con.execute("detach published")
+        counts, segments = write_copy(con, partial, target.parent)
     os.replace(partial, target)
     context.log.info(
         f"published {sum(counts.values())} rows in {len(counts)} tables to {target}; "
@@ -121,6 +97,44 @@ def segment_exports(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     return dg.MaterializeResult(
         metadata={"folder": dg.MetadataValue.path(str(folder / "exports")), "files": dg.MetadataValue.json(written)}
     )
+
+
+def write_copy(con: duckdb.DuckDBPyConnection, partial: Path, published: Path) -> tuple[dict, list]:
+    """Copy the marts, and the run log for `leadops status`, into the new file `partial`; return the
+    rows per table and the leads per segment. A copy that fails is removed, never left behind: a
+    nightly schedule would otherwise leave a full copy of the marts on disk for every failed run."""
+    try:
+        con.execute(f"attach {quote_literal(str(partial))} as published")
+        try:
+            return _copy_marts(con, published)
+        finally:
+            con.execute("detach published")
+    except BaseException:
+        for leftover in (partial, partial.with_name(f"{partial.name}.wal")):
+            leftover.unlink(missing_ok=True)
+        raise
+
+
+def _copy_marts(con: duckdb.DuckDBPyConnection, published: Path) -> tuple[dict, list]:
+    con.execute("create schema published.marts")
+    for table in PUBLISHED_TABLES:
+        history = history_folder(published, table)
+        if table in HISTORY_TABLES and any(history.glob("*.parquet")):
+            files = quote_literal(str(history / "*.parquet"))
+            con.execute(f"create view published.marts.{table} as select * from read_parquet({files})")
+        else:
+            con.execute(f"create table published.marts.{table} as select * from marts.{table}")
+    counts = {t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0] for t in PUBLISHED_TABLES}
+    # The run log and alerts as of the previous run, so `leadops status` works on this copy.
+    con.execute("create schema published.ops")
+    for (table,) in con.execute(
+        "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'ops'"
+    ).fetchall():
+        con.execute(f"create table published.ops.{table} as select * from ops.{table}")
+    segments = con.execute(
+        "select segment, count(*) from published.marts.segment_members group by 1 order by 2 desc"
+    ).fetchall()
+    return counts, segments
 
 
 def history_folder(published: Path, table: str) -> Path:
