@@ -113,7 +113,12 @@ def _markdown(frame) -> str:
     return "\n".join(f"| {line} |" for line in lines)
 
 
-RAW_LEADS_BY_AS_OF = "select distinct lead_id from raw.leads where cast(created_at as date) <= ?"
+# The leads the models score: each lead's latest row (a later file's re-export replaces an earlier
+# one, as in stg_raw__leads), if that row was created by as_of.
+RAW_LEADS_BY_AS_OF = """
+    select lead_id from raw.leads group by lead_id
+    having cast(arg_max(created_at, (_batch_id, _line_number)) as date) <= ?
+"""
 
 RECONCILIATIONS = [
     *[
