@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="refresh the whole graph through Dagster and print a summary")
     _refresh_options(run)
-    run.add_argument("--as-of", type=_date, default=None, help="score as of this date (default today, UTC)")
+    run.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="score as of this date (default today in LEADOPS_TIMEZONE, UTC by default)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
     run.set_defaults(handler=_run)
 
@@ -276,7 +281,9 @@ def _prepare(_: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    as_of = args.as_of or datetime.now(UTC).date()
+    from leadops.dates import today
+
+    as_of = args.as_of or today()
     _prepare_run(args)
     if _refresh(args, as_of):
         return 1

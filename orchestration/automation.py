@@ -9,12 +9,12 @@ and is not retried."""
 import hashlib
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from leadops.dates import timezone_name, today
 from leadops.run_log import RunRecord, record_run, summarise_run
 from orchestration.resources import AS_OF_TAG, LANDING_ENV
 
@@ -39,7 +39,7 @@ refresh_job = dg.define_asset_job(
 @dg.schedule(
     job=refresh_job,
     cron_schedule=os.environ.get("LEADOPS_NIGHTLY_CRON", "0 2 * * *"),
-    execution_timezone=os.environ.get("LEADOPS_TIMEZONE", "UTC"),
+    execution_timezone=timezone_name(),
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Refreshes everything every night, scoring as of the scheduled date.",
 )
@@ -60,7 +60,7 @@ def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     new = sorted(current - seen)
     if not new:
         return dg.SensorResult(skip_reason="no new files in the landing folder")
-    as_of = datetime.now(UTC).date().isoformat()
+    as_of = today().isoformat()
     run_key = hashlib.sha256("\n".join(new).encode()).hexdigest()[:16]
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=run_key, tags={AS_OF_TAG: as_of, "leadops/new_files": str(len(new))})],

@@ -11,6 +11,7 @@ import os
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from leadops.dates import timezone_name
 from orchestration.resources import ScoringConfigFile
 
 TRAINING_GROUP = "model_training"
@@ -158,7 +159,7 @@ retrain_job = dg.define_asset_job(
 @dg.schedule(
     job=retrain_job,
     cron_schedule=os.environ.get("LEADOPS_RETRAIN_CRON", "0 4 * * 0"),
-    execution_timezone=os.environ.get("LEADOPS_TIMEZONE", "UTC"),
+    execution_timezone=timezone_name(),
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Retrains the conversion model every week (Sunday 04:00, after the nightly refresh).",
 )

@@ -7,7 +7,7 @@ Dagster process), with defaults under the repository's `data/` folder.
 import importlib.metadata
 import os
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from pydantic import Field
 
 from leadops.alerts import notifier_from_env
 from leadops.config import ScoringConfig, load_config
+from leadops.dates import today
 from leadops.lake import export_lake
 from orchestration.project import dbt_executable, dbt_project
 
@@ -44,7 +45,8 @@ EMBEDDED_TARGET = "duckdb"
 
 DUCKDB_MEMORY_LIMIT = os.environ.get("LEADOPS_DUCKDB_MEMORY_LIMIT", "2GB")
 
-# The date a run scores as of. `leadops run --as-of` and the schedule set it; without it, today (UTC).
+# The date a run scores as of. `leadops run --as-of` and the schedule set it; without it, today
+# (leadops.dates: in the schedule's time zone).
 AS_OF_TAG = "leadops/as_of"
 
 
@@ -57,7 +59,7 @@ TRANSIENT_RETRY = dg.RetryPolicy(
 
 def as_of_for(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:
     tag = context.run.tags.get(AS_OF_TAG)
-    return date.fromisoformat(tag) if tag else datetime.now(UTC).date()
+    return date.fromisoformat(tag) if tag else today()
 
 
 class LandingFolder(dg.ConfigurableResource):

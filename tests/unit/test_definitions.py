@@ -1,6 +1,7 @@
 """The Dagster graph as the UI shows it: one connected lineage, groups by folder, a nightly schedule."""
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
@@ -90,6 +91,21 @@ def test_the_landing_sensor_requests_one_run_per_new_set_of_files(tmp_path, monk
     third = sensor.evaluate_tick(dg.build_sensor_context(cursor=again.cursor or first.cursor))
     assert len(third.run_requests) == 1
     assert third.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14 and UTC-11
+def test_an_intra_day_run_takes_todays_date_in_the_schedules_time_zone(tmp_path, monkeypatch, zone):
+    """Otherwise, east of UTC, a file landing after the nightly run would score as of the day before
+    it, and the carried models would be rebuilt from the whole history as a run back in time."""
+    monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path))
+    monkeypatch.setenv("LEADOPS_TIMEZONE", zone)
+    (tmp_path / "leads").mkdir()
+    (tmp_path / "leads" / "monday.csv").write_text("lead_id,email,created_at\nL1,a@b.com,2026-01-01\n")
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+
+    (request,) = sensor.evaluate_tick(dg.build_sensor_context(cursor=None)).run_requests
+
+    assert request.tags[AS_OF_TAG] == datetime.now(ZoneInfo(zone)).date().isoformat()
 
 
 def test_segment_tables_must_be_fresh_within_a_day(graph):
