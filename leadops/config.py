@@ -12,12 +12,32 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from leadops.contract import EVENT_TYPES
 from leadops.sql import transaction
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, to_lower=True)]
+
+
+def _known_event_type(value: str) -> str:
+    # A misspelt type would match no event, and its rule, escape or trigger would never fire.
+    if value not in EVENT_TYPES:
+        raise ValueError(f"'{value}' is not an event type of the input contract: {', '.join(EVENT_TYPES)}")
+    return value
+
+
+EventType = Annotated[Text, AfterValidator(_known_event_type)]
+
+
+def _distinct(values: list[str]) -> list[str]:
+    # A value listed twice ("Gmail.com" and "gmail.com" alike) would match each row twice in the joins.
+    return list(dict.fromkeys(values))
+
+
+TextList = Annotated[list[Text], AfterValidator(_distinct)]
+EventTypeList = Annotated[list[EventType], AfterValidator(_distinct)]
 
 TEXT_ATTRIBUTES = (
     "industry",
@@ -78,9 +98,9 @@ class FitRule(_Strict):
 
 class EngagementRule(_Strict):
     name: Name
-    event_type: Text
+    event_type: EventType
     url_contains: Text | None = None
-    points: float
+    points: float = Field(ge=0)  # what lowers a score is a negative signal
     half_life_days: float | None = Field(default=None, gt=0)
     window_days: int | None = Field(default=None, gt=0)
     max_points: float | None = Field(default=None, ge=0)
@@ -104,7 +124,7 @@ class Engagement(_Strict):
 class SignalRule(_Strict):
     name: Name
     signal: Literal[SIGNALS]  # type: ignore[valid-type]
-    points: float = 0
+    points: float = Field(default=0, le=0)  # a signal subtracts, or disqualifies
     disqualify: bool = False
     description: str = ""
 
@@ -114,7 +134,7 @@ class Negative(_Strict):
     dormant_days: int = Field(default=120, gt=0)
     careers_page_views: int = Field(default=2, gt=0)
     # "Escape": an event of these types wipes the engagement the lead earned before it.
-    escape_event_types: list[Text] = []
+    escape_event_types: EventTypeList = ["unsubscribe"]
     rules: list[SignalRule]
 
 
@@ -128,8 +148,8 @@ class Hot(_Strict):
     burst_page_views_per_hour: int = Field(default=5, gt=0)
     case_study_url: Text = "/case-studies"
     case_study_downloads: int = Field(default=2, gt=0)
-    trigger_urls: list[Text] = ["/pricing", "/contact"]
-    trigger_event_types: list[Text] = ["demo_request", "trial_signup"]
+    trigger_urls: TextList = ["/pricing", "/contact"]
+    trigger_event_types: EventTypeList = ["demo_request", "trial_signup"]
 
 
 class SegmentList(_Strict):
@@ -144,14 +164,14 @@ class SegmentList(_Strict):
 
 class KeywordGroup(_Strict):
     value: Name
-    keywords: list[Text] = Field(min_length=1)
+    keywords: TextList = Field(min_length=1)
 
 
 class Lists(_Strict):
-    personal_email_domains: list[Text] = []
-    competitor_domains: list[Text] = []
-    junk_keywords: list[Text] = []
-    job_applicant_keywords: list[Text] = []
+    personal_email_domains: TextList = []
+    competitor_domains: TextList = []
+    junk_keywords: TextList = []
+    job_applicant_keywords: TextList = []
 
 
 class Band(_Strict):

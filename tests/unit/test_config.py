@@ -90,3 +90,45 @@ def test_values_are_stored_as_data_not_sql(tmp_path, default_data):
     stored = con.execute("select match_value from config.fit_rules where rule_name = 'ideal_industry'").fetchall()
     assert stored == [(hostile,)]
     assert con.execute("select count(*) from config.bands").fetchone()[0] == 12
+
+
+@pytest.mark.parametrize(
+    ("section", "edit", "entry"),
+    [
+        ("engagement", lambda d: d["engagement"]["rules"][0].update(event_type="email_opened"), r"rules\[0\]"),
+        ("negative", lambda d: d["negative"].update(escape_event_types=["unsubscribed"]), "escape_event_types"),
+        ("hot", lambda d: d["hot"].update(trigger_event_types=["demo_requests"]), "trigger_event_types"),
+    ],
+)
+def test_an_event_type_outside_the_contract_is_refused(tmp_path, default_data, section, edit, entry):
+    """A misspelt type would match no event: its rule, escape or trigger would silently never fire."""
+    edit(default_data)
+    with pytest.raises(ConfigError, match=entry) as error:
+        load_config(_write(tmp_path, default_data))
+    assert "not an event type of the input contract" in str(error.value)
+
+
+def test_signals_subtract_and_engagement_adds(tmp_path, default_data):
+    default_data["negative"]["rules"][0]["points"] = 10
+    with pytest.raises(ConfigError, match=r"negative.rules\[0\] \(personal_email\).points"):
+        load_config(_write(tmp_path, default_data))
+    default_data["negative"]["rules"][0]["points"] = -10
+    default_data["engagement"]["rules"][0]["points"] = -5
+    with pytest.raises(ConfigError, match=r"engagement.rules\[0\] \(\w+\).points"):
+        load_config(_write(tmp_path, default_data))
+
+
+def test_a_value_listed_twice_is_kept_once(tmp_path, default_data):
+    """Each list value is a row the models join on: listed twice, it would match every lead twice."""
+    default_data["lists"]["personal_email_domains"] = ["gmail.com", "Gmail.com ", "yahoo.com"]
+    default_data["hot"]["trigger_event_types"] = ["demo_request", "demo_request"]
+    tables = load_config(_write(tmp_path, default_data)).tables()
+
+    personal = [r["domain"] for r in tables["domain_lists"] if r["list_name"] == "personal_email"]
+    assert personal == ["gmail.com", "yahoo.com"]
+    assert [r["value"] for r in tables["event_lists"] if r["list_name"] == "hot_event_type"] == ["demo_request"]
+
+
+def test_an_escape_is_an_unsubscribe_unless_the_file_says_otherwise(tmp_path, default_data):
+    del default_data["negative"]["escape_event_types"]
+    assert load_config(_write(tmp_path, default_data)).negative.escape_event_types == ["unsubscribe"]
