@@ -17,7 +17,8 @@ from orchestration.resources import TRANSIENT_RETRY, AlertNotifier, as_of_for
     description=(
         "ops.alerts: each lead that entered the SQL segment or turned hot on the run's date, handed to "
         "the notifier (alerts/alerts.jsonl by default, a webhook when LEADOPS_ALERT_WEBHOOK_URL is set) "
-        "at most once per lead and segment entry. Undelivered alerts are retried by the next run."
+        "once per lead and segment entry, at least once (a repeat has the same alert_id). Undelivered alerts "
+        "are retried by the next run."
     ),
 )
 def segment_alerts(
