@@ -169,7 +169,6 @@ def _record(scale, seed, data, measured, counts, mismatches, imports, extra) -> 
         "seed": seed,
         "as_of": data.as_of.isoformat(),
         "measured_at": report.now(),
-        "revision": report.git_revision(PROJECT_ROOT),
         "machine": report.machine(),
         "data": {"leads": scale.leads, **event_counts(data)},
         "contenders": contenders,

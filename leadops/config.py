@@ -355,7 +355,7 @@ class ScoringConfig(_Strict):
         event_lists += [{"list_name": "hot_event_type", "value": v} for v in self.hot.trigger_event_types]
         event_lists += [{"list_name": "case_study_url", "value": self.hot.case_study_url}]
         list_rows = [
-            {"list_name": entry.name, "segment": segment, "fit_grade": grade, "requires_hot": entry.hot_only}
+            {"list_name": entry.name, "segment": segment, "fit_grade": grade, "is_hot_only": entry.hot_only}
             for entry in self.segment_lists
             for segment in entry.segments or [None]
             for grade in entry.fit_grades or [None]
@@ -442,7 +442,7 @@ CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
     },
     "engagement_group_caps": {"group_name": "varchar", "max_points": "double"},
     "event_lists": {"list_name": "varchar", "value": "varchar"},
-    "segment_lists": {"list_name": "varchar", "segment": "varchar", "fit_grade": "varchar", "requires_hot": "boolean"},
+    "segment_lists": {"list_name": "varchar", "segment": "varchar", "fit_grade": "varchar", "is_hot_only": "boolean"},
     "signal_rules": {
         "rule_name": "varchar",
         "signal": "varchar",

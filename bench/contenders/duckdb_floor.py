@@ -27,7 +27,6 @@ DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 # file name of LEADOPS_WAREHOUSE at compile time, which this connection attaches under that name.
 COMPILE_DATABASE = "bench_compile"
 FINAL_MODELS = ("lead_scores", "segment_members")
-RESULT_COLUMNS = "lead_id, score, fit_grade, segment, is_hot"
 
 
 def compile_plan(as_of: date, work: Path) -> Path:

@@ -39,7 +39,7 @@ campaign_lists as (
         on
             (lists.segment is null or scores.segment = lists.segment)
             and (lists.fit_grade is null or scores.fit_grade = lists.fit_grade)
-            and (not lists.requires_hot or scores.is_hot)
+            and (not lists.is_hot_only or scores.is_hot)
     where not scores.is_disqualified
 
 ),

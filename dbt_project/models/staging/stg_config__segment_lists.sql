@@ -12,7 +12,7 @@ final as (
         list_name,
         segment,
         fit_grade,
-        requires_hot
+        is_hot_only
     from source
 
 )
