@@ -162,11 +162,30 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _read_only(warehouse: Path):
+    """The warehouse, read-only; while a refresh holds it, the published copy (as of the last
+    refresh), with a note on stderr saying so."""
+    con, source, note = _open_for_reading(warehouse)
+    if note:
+        print(f"note: reading {source}: {note}", file=sys.stderr)
+    return con
+
+
+def _open_for_reading(warehouse: Path):
+    """(connection, the file it reads, why that is not the warehouse or None)."""
     import duckdb
+
+    from leadops.exports import published_folder
 
     if not warehouse.exists():
         raise UserError(f"the warehouse {warehouse} does not exist (run leadops run first)")
-    return duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return duckdb.connect(str(warehouse), read_only=True), warehouse, None
+    except duckdb.IOException:
+        published = published_folder(warehouse) / "leadops.duckdb"
+        if not published.exists():
+            raise UserError(f"{warehouse} is locked by a running refresh and nothing is published yet") from None
+        note = f"{warehouse} is locked by a running refresh; this is the last published state"
+        return duckdb.connect(str(published), read_only=True), published, note
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -243,22 +262,11 @@ def _train(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     """Reads the warehouse; while a refresh holds it, the published copy (as of the last refresh)."""
-    import duckdb
-
-    from leadops.exports import published_folder
     from leadops.status import print_status
 
-    try:
-        con = _read_only(args.warehouse)
-        label = str(args.warehouse)
-    except duckdb.IOException:
-        published = published_folder(args.warehouse) / "leadops.duckdb"
-        if not published.exists():
-            raise UserError(f"{args.warehouse} is locked by a running refresh and nothing is published yet") from None
-        con = duckdb.connect(str(published), read_only=True)
-        label = f"{published} (the warehouse is locked by a running refresh; this is the last published state)"
+    con, source, note = _open_for_reading(args.warehouse)
     with con:
-        return print_status(con, label)
+        return print_status(con, f"{source} ({note})" if note else str(source))
 
 
 def _lake_export(args: argparse.Namespace) -> int:

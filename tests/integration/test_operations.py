@@ -107,8 +107,15 @@ def test_status_reads_the_published_copy_while_a_refresh_holds_the_warehouse(day
         capsys.readouterr()
         main(["status", "--warehouse", str(warehouse)])
         out = capsys.readouterr().out
+        # The other readers fall back the same way instead of failing with DuckDB's lock error.
+        assert main(["segments", "--warehouse", str(warehouse)]) == 0
+        segments = capsys.readouterr()
+        assert main(["explain", "P-HOT", "--warehouse", str(warehouse)]) == 0
+        explained = capsys.readouterr()
     finally:
         holder.kill()
         holder.wait()
     assert "locked by a running refresh" in out
     assert "last run" in out  # the run log as of the last publication
+    assert "locked by a running refresh" in segments.err and "hot_leads" in segments.out
+    assert "locked by a running refresh" in explained.err and "P-HOT" in explained.out
