@@ -39,6 +39,10 @@ class FileRejected(Exception):
         super().__init__(f"{path}{where}: {problem}")
 
 
+class FileChanging(Exception):
+    """The file changed while it was read: a producer is still writing it. It loads on a later run."""
+
+
 @dataclass(frozen=True)
 class GateFinding:
     """What a batch gate found wrong with a file's accepted rows."""
@@ -139,6 +143,12 @@ def landing_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
+def file_state(path: Path) -> tuple[int, int]:
+    """What changes while a producer writes the file: its size and its modification time."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
 def file_hash(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "blake2b").hexdigest()
@@ -157,6 +167,7 @@ def load_source(
     is_gate_ready = False
     for path in landing_files(folder):
         name = str(path.relative_to(folder.parent))
+        state = file_state(path)
         digest = file_hash(path)
         if digest in loaded:
             note = "already loaded" if loaded[digest] == name else f"same content as {loaded[digest]}"
@@ -166,8 +177,14 @@ def load_source(
             getattr(gate, "prepare", lambda: None)()
             is_gate_ready = True
         try:
-            file_report = _load_file(con, source, path, name, digest, gate)
+            file_report = _load_file(con, source, path, name, digest, gate, state)
+        except FileChanging:
+            report.files.append(FileReport(source.name, name, "skipped", message=CHANGING))
+            continue
         except FileRejected as rejected:
+            if file_state(path) != state:  # half-written, not bad: judged once it stops changing
+                report.files.append(FileReport(source.name, name, "skipped", message=CHANGING))
+                continue
             con.execute(
                 "insert into raw.rejected_files values (?, ?, ?, ?, ?, now())",
                 [source.name, name, digest, rejected.line, rejected.problem],
@@ -245,8 +262,17 @@ def _first_line(message: str) -> str:
     return re.sub(r"^[A-Za-z ]*Error: ", "", text)
 
 
+CHANGING = "changed while it was read (still being written?): nothing of it is kept, and a later run loads it"
+
+
 def _load_file(
-    con: duckdb.DuckDBPyConnection, source: Source, path: Path, name: str, digest: str, gate: BatchGate | None
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    path: Path,
+    name: str,
+    digest: str,
+    gate: BatchGate | None,
+    state: tuple[int, int],
 ) -> FileReport:
     with transaction(con):
         header_lines, found = _read_into_batch(con, path)
@@ -298,13 +324,15 @@ def _load_file(
                     source.name,
                     name,
                     digest,
-                    path.stat().st_size,
+                    state[0],
                     rows_read,
                     rows_loaded,
                     rows_quarantined,
                 ],
             )
             warnings = (verdict.result() if verdict else []) + attribute_warnings  # a rejection raises here
+        if file_state(path) != state:  # the rows read may not be the bytes hashed: roll the file back
+            raise FileChanging(path)
         con.execute("drop table _validated")
         con.execute("drop view _batch")
         con.execute("drop table if exists _batch_rows")

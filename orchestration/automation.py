@@ -9,6 +9,7 @@ and is not retried."""
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -52,33 +53,42 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     job=refresh_job,
     minimum_interval_seconds=int(os.environ.get("LEADOPS_SENSOR_INTERVAL_SECONDS", "60")),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Rescores intra-day when new or changed files land: one run per new set of files.",
+    description=(
+        "Rescores intra-day when new or changed files land: one run per new set of files, once each "
+        "has stopped changing for LEADOPS_LANDING_SETTLE_SECONDS (default 30)."
+    ),
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     seen = set(json.loads(context.cursor)) if context.cursor else set()
-    current = landing_signatures(Path(os.environ[LANDING_ENV]))
-    new = sorted(current - seen)
+    files = landing_signatures(Path(os.environ[LANDING_ENV]))
+    # A file modified within the settle time may still be being copied in: it waits for a later tick.
+    settled_before = time.time() - float(os.environ.get("LEADOPS_LANDING_SETTLE_SECONDS", "30"))
+    ready = {signature for signature, modified_at in files.items() if modified_at <= settled_before}
+    new = sorted(ready - seen)
     if not new:
-        return dg.SensorResult(skip_reason="no new files in the landing folder")
+        waiting = len(files) - len(ready)
+        reason = f"waiting for {waiting} file(s) to stop changing" if waiting else "no new files in the landing folder"
+        return dg.SensorResult(skip_reason=reason)
     as_of = today().isoformat()
     run_key = hashlib.sha256("\n".join(new).encode()).hexdigest()[:16]
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=run_key, tags={AS_OF_TAG: as_of, "leadops/new_files": str(len(new))})],
-        cursor=json.dumps(sorted(current)),
+        cursor=json.dumps(sorted(ready)),
     )
 
 
-def landing_signatures(landing: Path) -> set[str]:
-    """Each landing file as `path|size|mtime`: a file that is replaced counts as new."""
-    return (
-        {
-            f"{path.relative_to(landing)}|{path.stat().st_size}|{path.stat().st_mtime_ns}"
-            for path in landing.rglob("*")
-            if path.is_file() and not path.name.startswith(".")
-        }
-        if landing.is_dir()
-        else set()
-    )
+def landing_signatures(landing: Path) -> dict[str, float]:
+    """Each landing file as `path|size|mtime` (a file that is replaced counts as new), with the time
+    it was last modified. Files whose name starts with a dot are being written: write to `.name`,
+    then rename."""
+    if not landing.is_dir():
+        return {}
+    signatures = {}
+    for path in landing.rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            stat = path.stat()
+            signatures[f"{path.relative_to(landing)}|{stat.st_size}|{stat.st_mtime_ns}"] = stat.st_mtime
+    return signatures
 
 
 def record_run_log(instance: dg.DagsterInstance, run: dg.DagsterRun, database: str) -> RunRecord:

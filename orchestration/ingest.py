@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from leadops.contract import SOURCES, Source
-from leadops.loader import GateFinding, SourceReport, load_source
+from leadops.loader import CHANGING, GateFinding, SourceReport, load_source
 from leadops.validation import SuiteOutcome, validate_frame, warm_up_in_background
 from orchestration.resources import TRANSIENT_RETRY, LandingFolder
 
@@ -67,6 +67,9 @@ def _build_ingest_asset(source: Source) -> dg.AssetsDefinition:
 
         for rejected in report.with_status("rejected"):
             context.log.error(f"rejected {rejected.message}")
+        for waiting in report.with_status("skipped"):
+            if waiting.message == CHANGING:
+                context.log.warning(f"{waiting.file_name} {waiting.message}")
         context.log.info(
             f"{source.name}: {len(report.with_status('loaded'))} file(s) loaded, "
             f"{len(report.with_status('skipped'))} skipped, {len(report.with_status('rejected'))} rejected; "

@@ -1,5 +1,7 @@
 """The Dagster graph as the UI shows it: one connected lineage, groups by folder, a nightly schedule."""
 
+import os
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -77,6 +79,7 @@ def test_the_nightly_schedule_scores_as_of_its_own_date():
 
 def test_the_landing_sensor_requests_one_run_per_new_set_of_files(tmp_path, monkeypatch):
     monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path))
+    monkeypatch.setenv("LEADOPS_LANDING_SETTLE_SECONDS", "0")
     (tmp_path / "leads").mkdir()
     (tmp_path / "leads" / "monday.csv").write_text("lead_id,email,created_at\nL1,a@b.com,2026-01-01\n")
     sensor = defs.resolve_sensor_def("landing_files_sensor")
@@ -93,11 +96,31 @@ def test_the_landing_sensor_requests_one_run_per_new_set_of_files(tmp_path, monk
     assert third.run_requests[0].run_key != first.run_requests[0].run_key
 
 
+def test_the_landing_sensor_waits_for_a_file_to_stop_changing(tmp_path, monkeypatch):
+    """A file still being copied in would be loaded half, then again whole with every event refused as
+    a repeat: the sensor waits until the file has not changed for the settle time."""
+    monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path))
+    monkeypatch.setenv("LEADOPS_LANDING_SETTLE_SECONDS", "30")
+    (tmp_path / "activity").mkdir()
+    copying = tmp_path / "activity" / "today.csv"
+    copying.write_text("event_id,lead_id,event_type,occurred_at\nE1,L1,page_view,2026-01-01\n")
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+
+    waiting = sensor.evaluate_tick(dg.build_sensor_context(cursor=None))
+    assert waiting.run_requests == [] and waiting.skip_message == "waiting for 1 file(s) to stop changing"
+
+    a_minute_ago = time.time() - 60
+    os.utime(copying, (a_minute_ago, a_minute_ago))
+    (request,) = sensor.evaluate_tick(dg.build_sensor_context(cursor=waiting.cursor)).run_requests
+    assert request.tags["leadops/new_files"] == "1"
+
+
 @pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14 and UTC-11
 def test_an_intra_day_run_takes_todays_date_in_the_schedules_time_zone(tmp_path, monkeypatch, zone):
     """Otherwise, east of UTC, a file landing after the nightly run would score as of the day before
     it, and the carried models would be rebuilt from the whole history as a run back in time."""
     monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path))
+    monkeypatch.setenv("LEADOPS_LANDING_SETTLE_SECONDS", "0")
     monkeypatch.setenv("LEADOPS_TIMEZONE", zone)
     (tmp_path / "leads").mkdir()
     (tmp_path / "leads" / "monday.csv").write_text("lead_id,email,created_at\nL1,a@b.com,2026-01-01\n")

@@ -205,3 +205,36 @@ def test_numbers_and_booleans_are_checked(con, tmp_path):
         "employees '-5' is negative",
         "employees 'many' is not a whole number; is_customer 'maybe' is not true/false",
     ]
+
+
+def test_a_file_still_being_written_is_left_for_a_later_run(con, tmp_path):
+    """A producer appends to the file while it is read (here, while the gate judges it): nothing of it
+    is kept, it is neither loaded nor rejected, and the next run loads the whole file."""
+    path = _drop(tmp_path / "leads", "crm.csv", HEADER + "L1,a@b.com,2026-01-02,CEO\n")
+
+    def still_writing(source, name, frame):
+        with path.open("a") as handle:
+            handle.write("L2,c@d.com,2026-01-03,CTO\n")
+        return []
+
+    (file,) = load_source(con, SOURCES["leads"], tmp_path / "leads", gate=still_writing).files
+    assert file.status == "skipped" and "changed while it was read" in file.message
+    assert con.execute("select count(*) from raw.leads").fetchone() == (0,)
+    assert con.execute("select count(*) from raw.ingested_files").fetchone() == (0,)
+    assert con.execute("select count(*) from raw.rejected_files").fetchone() == (0,)
+
+    (file,) = _load(con, tmp_path).files
+    assert (file.status, file.rows_loaded) == ("loaded", 2)
+
+
+def test_a_half_written_parquet_file_is_not_rejected_while_it_changes(con, tmp_path, monkeypatch):
+    """A Parquet file cut short has no footer yet: unreadable because unfinished, not bad."""
+    import leadops.loader as loader
+
+    _drop(tmp_path / "leads", "crm.parquet", b"PAR1 half of a file")
+    states = iter([(19, 1), (4096, 2)])  # the size and time before reading it, then after
+    monkeypatch.setattr(loader, "file_state", lambda path: next(states))
+
+    (file,) = _load(con, tmp_path).files
+    assert file.status == "skipped" and "changed while it was read" in file.message
+    assert con.execute("select count(*) from raw.rejected_files").fetchone() == (0,)
