@@ -8,10 +8,15 @@ never reaches this step, so the previous copy stays.
 
 The history tables grow by one slice per as_of date, so copying them whole every night would make
 the nightly cost grow with the history. Each date's slice is written once, as a Parquet file under
-`published/history/<table>/`, and the copy holds views over those files.
+`published/history/<table>/<date>/`, and the copy holds views over the list of files it was made
+with (kept in its `ops.history_files`), never over whatever the folder holds: a slice that a later
+refresh writes, or writes again, is a new file that only the copies made after it read. The files
+that neither the new copy nor the one it replaces read are deleted once the new copy is in place,
+so a reader that opened the previous copy can finish its queries.
 """
 
 import os
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -21,10 +26,12 @@ from dagster_duckdb import DuckDBResource
 
 from leadops.exports import export_all_segments, published_folder
 from leadops.loader import quote_literal
+from leadops.sql import table_exists
 from orchestration.resources import TRANSIENT_RETRY, as_of_for
 
 # One slice per as_of date (macros/incremental.sql): published per date, not copied whole.
 HISTORY_TABLES = ("lead_score_history", "segment_changes")
+HISTORY_FILES = "history_files"  # in the copy's ops schema: the slice files its history views read
 PUBLISHED_TABLES = (
     "lead_scores",
     "segment_members",
@@ -57,15 +64,11 @@ PUBLISHED_TABLES = (
 def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     target = published_folder(warehouse.database) / "leadops.duckdb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{context.run_id}.partial")
-    partial.unlink(missing_ok=True)
     with warehouse.get_connection() as con:
-        slices = {table: publish_history(con, table, target.parent, as_of_for(context)) for table in HISTORY_TABLES}
-        counts, segments = write_copy(con, partial, target.parent)
-    os.replace(partial, target)
+        counts, segments, history = publish(con, target, as_of_for(context), context.run_id)
     context.log.info(
         f"published {sum(counts.values())} rows in {len(counts)} tables to {target}; "
-        + ", ".join(f"{table}: {', '.join(written) or 'no'} slice(s) written" for table, written in slices.items())
+        + ", ".join(f"{table}: {', '.join(h.written) or 'no'} slice(s) written" for table, h in history.items())
     )
     return dg.MaterializeResult(
         metadata={
@@ -99,14 +102,42 @@ def segment_exports(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     )
 
 
-def write_copy(con: duckdb.DuckDBPyConnection, partial: Path, published: Path) -> tuple[dict, list]:
-    """Copy the marts, and the run log for `leadops status`, into the new file `partial`; return the
-    rows per table and the leads per segment. A copy that fails is removed, never left behind: a
-    nightly schedule would otherwise leave a full copy of the marts on disk for every failed run."""
+def publish(
+    con: duckdb.DuckDBPyConnection, target: Path, as_of: date, publication: str
+) -> tuple[dict, list, dict[str, "HistorySlices"]]:
+    """Write a new copy of the marts beside `target` and put it in place in one step; then delete
+    the history slices that neither it nor the copy it replaced reads. Returns the rows per table,
+    the leads per segment and each history table's slices."""
+    partial = target.with_name(f".{target.name}.{publication}.partial")
+    partial.unlink(missing_ok=True)
+    previous = history_files_of(target)
+    history = {
+        table: publish_history(con, table, target.parent, as_of, previous.get(table, {}), publication)
+        for table in HISTORY_TABLES
+    }
+    try:
+        counts, segments = write_copy(con, partial, target.parent, {t: h.files for t, h in history.items()})
+    except BaseException:
+        for slices in history.values():
+            slices.forget_written(target.parent)
+        raise
+    os.replace(partial, target)
+    for table, slices in history.items():
+        delete_unread_slices(target.parent, table, keep=[slices.files, previous.get(table, {})])
+    return counts, segments, history
+
+
+def write_copy(
+    con: duckdb.DuckDBPyConnection, partial: Path, published: Path, history: dict[str, dict[str, str]]
+) -> tuple[dict, list]:
+    """Copy the marts, the history tables as views over their slice files (`history`: table -> date
+    -> file), and the run log for `leadops status`, into the new file `partial`; return the rows
+    per table and the leads per segment. A copy that fails is removed, never left behind: a nightly
+    schedule would otherwise leave a full copy of the marts on disk for every failed run."""
     try:
         con.execute(f"attach {quote_literal(str(partial))} as published")
         try:
-            return _copy_marts(con, published)
+            return _copy_marts(con, published, history)
         finally:
             con.execute("detach published")
     except BaseException:
@@ -115,13 +146,15 @@ def write_copy(con: duckdb.DuckDBPyConnection, partial: Path, published: Path) -
         raise
 
 
-def _copy_marts(con: duckdb.DuckDBPyConnection, published: Path) -> tuple[dict, list]:
+def _copy_marts(
+    con: duckdb.DuckDBPyConnection, published: Path, history: dict[str, dict[str, str]]
+) -> tuple[dict, list]:
     con.execute("create schema published.marts")
     for table in PUBLISHED_TABLES:
-        history = history_folder(published, table)
-        if table in HISTORY_TABLES and any(history.glob("*.parquet")):
-            files = quote_literal(str(history / "*.parquet"))
-            con.execute(f"create view published.marts.{table} as select * from read_parquet({files})")
+        files = history.get(table)
+        if files:
+            paths = ", ".join(quote_literal(str(history_folder(published, table) / f)) for f in files.values())
+            con.execute(f"create view published.marts.{table} as select * from read_parquet([{paths}])")
         else:
             con.execute(f"create table published.marts.{table} as select * from marts.{table}")
     counts = {t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0] for t in PUBLISHED_TABLES}
@@ -131,6 +164,12 @@ def _copy_marts(con: duckdb.DuckDBPyConnection, published: Path) -> tuple[dict, 
         "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'ops'"
     ).fetchall():
         con.execute(f"create table published.ops.{table} as select * from ops.{table}")
+    con.execute(
+        f"create table published.ops.{HISTORY_FILES} (table_name varchar, as_of_date varchar, file_name varchar)"
+    )
+    rows = [[table, day, file] for table, files in history.items() for day, file in files.items()]
+    if rows:
+        con.executemany(f"insert into published.ops.{HISTORY_FILES} values (?, ?, ?)", rows)
     segments = con.execute(
         "select segment, count(*) from published.marts.segment_members group by 1 order by 2 desc"
     ).fetchall()
@@ -141,22 +180,76 @@ def history_folder(published: Path, table: str) -> Path:
     return published / "history" / table
 
 
-def publish_history(con: duckdb.DuckDBPyConnection, table: str, published: Path, as_of: date) -> list[str]:
-    """Write the slices of `marts.<table>` that the published files lack, and this run's date (which
-    a rerun or a backfill may have changed), one Parquet file per date, each replaced whole; drop
-    the files of dates the table no longer has. Returns the dates written."""
+@dataclass
+class HistorySlices:
+    """The slice files of one history table that a new copy reads (as_of date -> file, relative to
+    the table's folder) and the dates this publication wrote."""
+
+    table: str
+    files: dict[str, str]
+    written: list[str] = field(default_factory=list)
+
+    def forget_written(self, published: Path) -> None:
+        """Delete the files this publication wrote, for a copy that was never put in place."""
+        for day in self.written:
+            (history_folder(published, self.table) / self.files[day]).unlink(missing_ok=True)
+
+
+def history_files_of(copy: Path) -> dict[str, dict[str, str]]:
+    """The slice files a published copy reads: table -> as_of date -> file. A copy made before the
+    copies kept that list read every `<date>.parquet` of the table's folder."""
+    if not copy.exists():
+        return {}
+    # Attached to an instance of its own: `duckdb.connect(path)` would hand back a connection to the
+    # file that path named when this process first opened it, maybe a copy since replaced.
+    with duckdb.connect() as con:
+        con.execute(f"attach {quote_literal(str(copy))} as copy (read_only)")
+        con.execute("use copy")
+        if table_exists(con, "ops", HISTORY_FILES):
+            files: dict[str, dict[str, str]] = {}
+            for table, day, file in con.execute(f"select * from ops.{HISTORY_FILES}").fetchall():
+                files.setdefault(table, {})[day] = file
+            return files
+    return {
+        table: {path.stem: path.name for path in history_folder(copy.parent, table).glob("*.parquet")}
+        for table in HISTORY_TABLES
+    }
+
+
+def publish_history(
+    con: duckdb.DuckDBPyConnection, table: str, published: Path, as_of: date, previous: dict[str, str], publication: str
+) -> HistorySlices:
+    """The slices of `marts.<table>` for a new copy: those of the previous copy (`previous`: date ->
+    file) for the dates the table still has, and a new file for each date the previous copy lacks
+    and for this run's date (which a rerun or a backfill may have changed). A new file is written
+    under its date's folder with this publication's name, so no copy that exists reads it."""
     folder = history_folder(published, table)
-    folder.mkdir(parents=True, exist_ok=True)
     found = con.execute(f"select distinct as_of_date from marts.{table} order by 1 desc").fetchall()
-    dates = [day.isoformat() for (day,) in found]
-    on_file = {path.stem for path in folder.glob("*.parquet")}
-    written = [day for day in dates if day not in on_file or day == as_of.isoformat()]
-    for day in written:
-        out = folder / f"{day}.parquet"
+    slices = HistorySlices(table, {})
+    for (day,) in found:
+        day = day.isoformat()
+        if day in previous and day != as_of.isoformat():
+            slices.files[day] = previous[day]
+            continue
+        out = folder / day / f"{publication}.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial")
         slice_sql = f"select * from marts.{table} where as_of_date = ?"
         con.execute(f"copy ({slice_sql}) to {quote_literal(str(partial))} (format parquet)", [day])
         os.replace(partial, out)
-    for stale in on_file - set(dates):
-        (folder / f"{stale}.parquet").unlink()
-    return written
+        slices.files[day] = str(out.relative_to(folder))
+        slices.written.append(day)
+    return slices
+
+
+def delete_unread_slices(published: Path, table: str, keep: list[dict[str, str]]) -> None:
+    """Delete the slice files of `table` that none of the copies in `keep` reads, what a write cut
+    short left, and the folders left empty."""
+    folder = history_folder(published, table)
+    kept = {folder / file for files in keep for file in files.values()}
+    for path in [*folder.rglob("*.parquet"), *folder.rglob(".*.partial")]:
+        if path not in kept:
+            path.unlink()
+    for day in folder.iterdir() if folder.is_dir() else []:
+        if day.is_dir() and not any(day.iterdir()):
+            day.rmdir()

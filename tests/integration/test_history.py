@@ -58,12 +58,16 @@ def test_history_is_rewritten_only_by_backfill_and_a_backfill_equals_a_run_on_th
     assert backfilled != june_29
     assert rows(warehouse, "select distinct as_of_date::varchar from marts.lead_scores") == [("2026-06-30",)]
 
-    # Readers find every date in the published copy, each date's slice written as a file of its own.
+    # Readers find every date in the published copy, each date's slice written as a file of its own
+    # that the copy names (a slice written again is a new file: copies made before it never read it).
     published = tmp_path / "published"
-    assert sorted(p.name for p in (published / "history" / "lead_score_history").iterdir()) == [
-        "2026-06-29.parquet",
-        "2026-06-30.parquet",
-    ]
+    files = rows(
+        published / "leadops.duckdb",
+        "select as_of_date, file_name from ops.history_files where table_name = 'lead_score_history' order by 1",
+    )
+    assert [day for day, _ in files] == ["2026-06-29", "2026-06-30"]
+    for day, file in files:
+        assert file.startswith(f"{day}/") and (published / "history" / "lead_score_history" / file).exists()
     for table in ("lead_score_history", "segment_changes"):
         sql = f"select * from marts.{table} order by all"
         assert rows(published / "leadops.duckdb", sql) == rows(warehouse, sql), table

@@ -1,42 +1,106 @@
-"""The published copy is written whole into a file of its own, or not at all."""
+"""The published copy is put in place whole or not at all, and each copy reads the history slices it
+was made with: a reader of one copy never sees the slices a later refresh writes."""
+
+from datetime import date
 
 import duckdb
 import pytest
 
-from orchestration.publishing import PUBLISHED_TABLES, write_copy
+from orchestration.publishing import HISTORY_TABLES, PUBLISHED_TABLES, history_folder, publish
+
+JUNE_29, JUNE_30 = date(2026, 6, 29), date(2026, 6, 30)
 
 
-def warehouse_with_marts(path, tables=PUBLISHED_TABLES) -> duckdb.DuckDBPyConnection:
+def warehouse_with_marts(path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute("create schema marts")
     con.execute("create schema ops")
     con.execute("create table ops.runs as select 'r1' as run_id")
-    for table in tables:
-        con.execute(f"create table marts.{table} as select 'L1' as lead_id, 'warm' as segment")
+    for table in PUBLISHED_TABLES:
+        if table not in HISTORY_TABLES:
+            con.execute(f"create table marts.{table} as select 'L1' as lead_id, 'warm' as segment")
+    for table in HISTORY_TABLES:
+        con.execute(f"create table marts.{table} (lead_id varchar, score integer, as_of_date date)")
     return con
 
 
-def test_the_copy_holds_every_published_table_and_the_run_log(tmp_path):
+def score_history(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("select as_of_date::varchar, score from marts.lead_score_history order by all").fetchall()
+
+
+def slice_files(published) -> list[str]:
+    folder = history_folder(published, "lead_score_history")
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*.parquet"))
+
+
+def test_each_copy_reads_the_slices_it_was_made_with(tmp_path):
     con = warehouse_with_marts(tmp_path / "warehouse.duckdb")
-    partial = tmp_path / "published" / ".leadops.duckdb.run.partial"
-    partial.parent.mkdir()
+    target = tmp_path / "published" / "leadops.duckdb"
+    target.parent.mkdir()
+    con.execute("insert into marts.lead_score_history values ('L1', 10, ?)", [JUNE_29])
 
-    counts, segments = write_copy(con, partial, partial.parent)
+    counts, segments, _ = publish(con, target, JUNE_29, "run1")
+    assert counts["lead_score_history"] == 1 and counts["lead_scores"] == 1 and segments == [("warm", 1)]
+    reader = duckdb.connect(str(target), read_only=True)  # a reader that keeps the first copy open
 
-    assert counts == dict.fromkeys(PUBLISHED_TABLES, 1)
-    assert segments == [("warm", 1)]
-    with duckdb.connect(str(partial), read_only=True) as copy:
-        assert copy.execute("select count(*) from marts.lead_scores").fetchone() == (1,)
-        assert copy.execute("select run_id from ops.runs").fetchall() == [("r1",)]
+    con.execute("insert into marts.lead_score_history values ('L1', 20, ?)", [JUNE_30])
+    publish(con, target, JUNE_30, "run2")
+    con.execute("update marts.lead_score_history set score = 25 where as_of_date = ?", [JUNE_30])
+    publish(con, target, JUNE_30, "run3")  # the same date again: a new file, not the old one rewritten
+
+    assert score_history(reader) == [("2026-06-29", 10)]
+    reader.close()  # DuckDB shares one open file per path within a process: the next connect opens the new copy
+    with duckdb.connect(str(target), read_only=True) as latest:
+        assert score_history(latest) == [("2026-06-29", 10), ("2026-06-30", 25)]
+        assert latest.execute("select run_id from ops.runs").fetchall() == [("r1",)]
+    # Kept: what the latest copy and the one it replaced read; run2's slice goes with the next copy.
+    assert slice_files(target.parent) == [
+        "2026-06-29/run1.parquet",
+        "2026-06-30/run2.parquet",
+        "2026-06-30/run3.parquet",
+    ]
+    publish(con, target, JUNE_30, "run4")
+    assert slice_files(target.parent) == [
+        "2026-06-29/run1.parquet",
+        "2026-06-30/run3.parquet",
+        "2026-06-30/run4.parquet",
+    ]
+    reader.close()
 
 
-def test_a_copy_that_fails_leaves_no_file_behind(tmp_path):
-    con = warehouse_with_marts(tmp_path / "warehouse.duckdb", [t for t in PUBLISHED_TABLES if t != "account_rollup"])
-    partial = tmp_path / "published" / ".leadops.duckdb.run.partial"
-    partial.parent.mkdir()
+def test_a_copy_that_fails_leaves_the_previous_one_and_nothing_else(tmp_path):
+    con = warehouse_with_marts(tmp_path / "warehouse.duckdb")
+    target = tmp_path / "published" / "leadops.duckdb"
+    target.parent.mkdir()
+    con.execute("insert into marts.lead_score_history values ('L1', 10, ?)", [JUNE_29])
+    publish(con, target, JUNE_29, "run1")
+    before = sorted(path.name for path in target.parent.iterdir())
 
+    con.execute("insert into marts.lead_score_history values ('L1', 20, ?)", [JUNE_30])
+    con.execute("drop table marts.account_rollup")
     with pytest.raises(duckdb.CatalogException, match="account_rollup"):
-        write_copy(con, partial, partial.parent)
+        publish(con, target, JUNE_30, "run2")
 
-    assert list(partial.parent.iterdir()) == []
+    assert sorted(path.name for path in target.parent.iterdir()) == before  # no partial copy, no WAL
+    assert slice_files(target.parent) == ["2026-06-29/run1.parquet"]
     assert con.execute("select count(*) from duckdb_databases() where database_name = 'published'").fetchone() == (0,)
+    with duckdb.connect(str(target), read_only=True) as previous:
+        assert score_history(previous) == [("2026-06-29", 10)]
+
+
+def test_a_copy_made_before_copies_listed_their_slices_is_followed_on(tmp_path):
+    """An older leadops wrote `<date>.parquet` and read the whole folder: its slices carry over."""
+    con = warehouse_with_marts(tmp_path / "warehouse.duckdb")
+    target = tmp_path / "published" / "leadops.duckdb"
+    folder = history_folder(target.parent, "lead_score_history")
+    folder.mkdir(parents=True)
+    con.execute("insert into marts.lead_score_history values ('L1', 10, ?)", [JUNE_29])
+    con.execute(f"copy (select * from marts.lead_score_history) to '{folder / '2026-06-29.parquet'}' (format parquet)")
+    duckdb.connect(str(target)).close()  # the old copy, without ops.history_files
+
+    con.execute("insert into marts.lead_score_history values ('L1', 20, ?)", [JUNE_30])
+    _, _, history = publish(con, target, JUNE_30, "run1")
+
+    assert history["lead_score_history"].written == ["2026-06-30"]
+    with duckdb.connect(str(target), read_only=True) as copy:
+        assert score_history(copy) == [("2026-06-29", 10), ("2026-06-30", 20)]
