@@ -53,6 +53,7 @@ class GateFinding:
 
 
 ROW_ID = "_leadops_row_id"  # a staged row's position in its file, from 0; reserved in landing files
+LINE = "_leadops_line"  # the line a CSV row starts on, when a quoted value spans lines; reserved too
 
 # A gate sees the source, the file's name and (a bounded, repeatable sample of) the rows the file is
 # about to load, with their `_line_number`, before anything is committed. A gate may also have a
@@ -149,9 +150,14 @@ def file_state(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def file_hash(path: Path) -> str:
+def file_fingerprint(path: Path) -> tuple[str, int]:
+    """The file's content hash and its number of line breaks, in one read."""
+    digest, line_breaks = hashlib.blake2b(), 0
     with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "blake2b").hexdigest()
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            line_breaks += chunk.count(b"\n")
+    return digest.hexdigest(), line_breaks
 
 
 def load_source(
@@ -168,7 +174,7 @@ def load_source(
     for path in landing_files(folder):
         name = str(path.relative_to(folder.parent))
         state = file_state(path)
-        digest = file_hash(path)
+        digest, line_breaks = file_fingerprint(path)
         if digest in loaded:
             note = "already loaded" if loaded[digest] == name else f"same content as {loaded[digest]}"
             report.files.append(FileReport(source.name, name, "skipped", message=note))
@@ -177,7 +183,7 @@ def load_source(
             getattr(gate, "prepare", lambda: None)()
             is_gate_ready = True
         try:
-            file_report = _load_file(con, source, path, name, digest, gate, state)
+            file_report = _load_file(con, source, path, name, (digest, line_breaks), gate, state)
         except FileChanging:
             report.files.append(FileReport(source.name, name, "skipped", message=CHANGING))
             continue
@@ -196,9 +202,12 @@ def load_source(
     return report
 
 
-def _read_into_batch(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, dict[str, tuple[str, str]]]:
+def _read_into_batch(
+    con: duckdb.DuckDBPyConnection, path: Path, line_breaks: int
+) -> tuple[int, dict[str, tuple[str, str]], str]:
     """Stage the file as `_batch`, each row with its position in the file as ROW_ID; return the
-    number of header lines and the file's columns (lower-cased name -> name as written, type).
+    number of header lines, the file's columns (lower-cased name -> name as written, type) and the
+    SQL of each row's line number in the file.
 
     A CSV file is read into a temporary table, all text. A Parquet file, already typed, is a view
     over the file: its rows are read once, by the validation, instead of being copied first (1.5 s
@@ -224,19 +233,51 @@ def _read_into_batch(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, d
             )
             con.execute(f"create or replace temp table _batch_rows as select * from {reader}")
             staged = con.execute("select column_name from (describe _batch_rows)").fetchall()
-            if ROW_ID in {name.lower() for (name,) in staged}:
-                raise FileRejected(path, header_lines or None, f"the column {ROW_ID} is reserved by leadops: rename it")
+            reserved = {ROW_ID, LINE} & {name.lower() for (name,) in staged}
+            if reserved:
+                raise FileRejected(
+                    path, header_lines or None, f"the column {reserved.pop()} is reserved by leadops: rename it"
+                )
             # Row ids of a table created inside a transaction start at an offset; subtracting the
             # first gives each row's position in the file.
             con.execute(
                 f"create or replace temp view _batch as select *, rowid - (select min(rowid) from _batch_rows) "
                 f"as {ROW_ID} from _batch_rows"
             )
+            described = con.execute("select column_name, column_type from (describe _batch)").fetchall()
+            (rows,) = con.execute("select count(*) from _batch_rows").fetchone()
+            if suffix == ".csv" and line_breaks > rows + header_lines:
+                return header_lines, _columns(described), _number_lines_spanned(con, described, header_lines)
         described = con.execute("select column_name, column_type from (describe _batch)").fetchall()
     except duckdb.Error as error:
         raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
-    columns = {name.strip().lower(): (name, native_type) for name, native_type in described if name != ROW_ID}
-    return header_lines, columns
+    return header_lines, _columns(described), f"_batch.{ROW_ID} + 1 + {header_lines}"
+
+
+def _columns(described: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    return {name.strip().lower(): (name, native_type) for name, native_type in described if name not in (ROW_ID, LINE)}
+
+
+def _number_lines_spanned(con: duckdb.DuckDBPyConnection, described: list[tuple[str, str]], header_lines: int) -> str:
+    """A quoted value spans lines (an address, a note from the CRM): number each staged row by the
+    line it starts on, as an editor shows it, so that a reason points at the right line. Only for
+    files with more line breaks than rows, so other files pay nothing."""
+    breaks = " + ".join(
+        f"coalesce(length({quote_identifier(name)}) - length(replace({quote_identifier(name)}, chr(10), '')), 0)"
+        for name, _ in described
+        if name != ROW_ID
+    )
+    con.execute(
+        f"create or replace temp table _batch_lines as select {ROW_ID}, {header_lines} + 1 + {ROW_ID} + coalesce("
+        f"sum({breaks}) over (order by {ROW_ID} rows between unbounded preceding and 1 preceding), 0) as {LINE} "
+        "from _batch"
+    )
+    con.execute(
+        "create or replace temp view _batch as select _staged.*, _batch_lines."
+        f"{LINE} from (select *, rowid - (select min(rowid) from _batch_rows) as {ROW_ID} from _batch_rows) "
+        f"as _staged inner join _batch_lines using ({ROW_ID})"
+    )
+    return f"_batch.{LINE}"
 
 
 def _parquet_columns(con: duckdb.DuckDBPyConnection, literal: str) -> set[str]:
@@ -270,12 +311,13 @@ def _load_file(
     source: Source,
     path: Path,
     name: str,
-    digest: str,
+    fingerprint: tuple[str, int],
     gate: BatchGate | None,
     state: tuple[int, int],
 ) -> FileReport:
     with transaction(con):
-        header_lines, found = _read_into_batch(con, path)
+        digest, line_breaks = fingerprint
+        header_lines, found, line_sql = _read_into_batch(con, path, line_breaks)
         missing = [c for c in source.required if c not in found]
         if missing:
             raise FileRejected(
@@ -288,7 +330,7 @@ def _load_file(
             raise FileRejected(path, header_lines or None, "the file has a header but no rows")
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from raw.ingested_files").fetchone()[0]
         try:
-            con.execute(_validated_sql(source, found, header_lines))
+            con.execute(_validated_sql(source, found, line_sql))
         except (duckdb.IOException, duckdb.InvalidInputException) as error:  # a Parquet file's pages are read here
             raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
         if source.is_append_only:
@@ -335,6 +377,7 @@ def _load_file(
             raise FileChanging(path)
         con.execute("drop table _validated")
         con.execute("drop view _batch")
+        con.execute("drop table if exists _batch_lines")
         con.execute("drop table if exists _batch_rows")
     return FileReport(
         source.name, name, "loaded", rows_read, rows_loaded, rows_quarantined, batch_id=batch_id, warnings=warnings
@@ -409,7 +452,7 @@ def _gate_verdict(gate: BatchGate, source: Source, path: Path, name: str, sample
     return [f.problem for f in findings]
 
 
-def _validated_sql(source: Source, found: dict[str, tuple[str, str]], header_lines: int) -> str:
+def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_sql: str) -> str:
     """Each row of `_batch` with its typed values and the reason it is refused, if it is.
 
     Set-based passes: clean each text value once, type it and collect the contract's problems
@@ -441,7 +484,7 @@ def _validated_sql(source: Source, found: dict[str, tuple[str, str]], header_lin
         with cleaned as (
             select
                 {", ".join(cleaned)},
-                _batch.{ROW_ID} + 1 + {header_lines} as _line_number,
+                {line_sql} as _line_number,
                 _batch.{ROW_ID} as _row_id
             from _batch
         ),

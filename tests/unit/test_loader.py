@@ -238,3 +238,21 @@ def test_a_half_written_parquet_file_is_not_rejected_while_it_changes(con, tmp_p
     (file,) = _load(con, tmp_path).files
     assert file.status == "skipped" and "changed while it was read" in file.message
     assert con.execute("select count(*) from raw.rejected_files").fetchone() == (0,)
+
+
+def test_a_row_is_numbered_by_the_line_it_starts_on_when_quoted_values_span_lines(con, tmp_path):
+    """CRM exports carry notes and addresses over several lines: a reason must point at the line an
+    editor shows, not at the record's position."""
+    _drop(
+        tmp_path / "leads",
+        "crm.csv",
+        HEADER
+        + 'L1,a@b.com,2026-01-02,"Head of\nSales"\n'  # lines 2-3
+        + "L2,bob@,2026-01-02,CTO\n"  # line 4
+        + 'L3,c@d.com,2026-01-02,"VP\r\nMarketing\nEMEA"\n'  # lines 5-7
+        + "L4,eve@,2026-01-02,CFO\n",  # line 8
+    )
+    (file,) = _load(con, tmp_path).files
+    assert (file.status, file.rows_loaded, file.rows_quarantined) == ("loaded", 2, 2)
+    assert con.execute("select lead_id, _line_number from raw.leads order by 1").fetchall() == [("L1", 2), ("L3", 5)]
+    assert con.execute("select line_number from raw.quarantine order by 1").fetchall() == [(4,), (8,)]
