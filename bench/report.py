@@ -167,8 +167,9 @@ def markdown(record: dict) -> str:
     if imports:
         lines += [
             "",
-            f"Imports (fresh processes, best of {imports['runs']}): `import orchestration.definitions` "
-            f"{imports['definitions_s']:.2f} s, `import dagster, dagster_dbt` {imports['dagster_s']:.2f} s.",
+            f"Imports (fresh processes taking turns, before the contenders ran, best of {imports['runs']}): "
+            f"`import orchestration.definitions` {imports['definitions_s']:.2f} s, "
+            f"`import dagster, dagster_dbt` {imports['dagster_s']:.2f} s.",
         ]
     lines += [
         *_preparation(record),
