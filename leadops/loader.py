@@ -238,20 +238,21 @@ def _read_into_batch(
                 raise FileRejected(
                     path, header_lines or None, f"the column {reserved.pop()} is reserved by leadops: rename it"
                 )
-            # Row ids of a table created inside a transaction start at an offset; subtracting the
-            # first gives each row's position in the file.
-            con.execute(
-                f"create or replace temp view _batch as select *, rowid - (select min(rowid) from _batch_rows) "
-                f"as {ROW_ID} from _batch_rows"
-            )
-            described = con.execute("select column_name, column_type from (describe _batch)").fetchall()
-            (rows,) = con.execute("select count(*) from _batch_rows").fetchone()
-            if suffix == ".csv" and line_breaks > rows + header_lines:
-                return header_lines, _columns(described), _number_lines_spanned(con, described, header_lines)
+            con.execute(f"create or replace temp view _batch as {STAGED_ROWS}")
         described = con.execute("select column_name, column_type from (describe _batch)").fetchall()
+        line_sql = f"_batch.{ROW_ID} + 1 + {header_lines}"
+        if suffix == ".csv":
+            (rows,) = con.execute("select count(*) from _batch_rows").fetchone()
+            if line_breaks > rows + header_lines:  # a quoted value spans lines
+                line_sql = _number_lines_spanned(con, described, header_lines)
     except duckdb.Error as error:
         raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
-    return header_lines, _columns(described), f"_batch.{ROW_ID} + 1 + {header_lines}"
+    return header_lines, _columns(described), line_sql
+
+
+# A copied file's rows with their position in it: row ids of a table created inside a transaction
+# start at an offset, and subtracting the first gives each row's position.
+STAGED_ROWS = f"select *, rowid - (select min(rowid) from _batch_rows) as {ROW_ID} from _batch_rows"
 
 
 def _columns(described: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
@@ -273,9 +274,8 @@ def _number_lines_spanned(con: duckdb.DuckDBPyConnection, described: list[tuple[
         "from _batch"
     )
     con.execute(
-        "create or replace temp view _batch as select _staged.*, _batch_lines."
-        f"{LINE} from (select *, rowid - (select min(rowid) from _batch_rows) as {ROW_ID} from _batch_rows) "
-        f"as _staged inner join _batch_lines using ({ROW_ID})"
+        f"create or replace temp view _batch as select _staged.*, _batch_lines.{LINE} "
+        f"from ({STAGED_ROWS}) as _staged inner join _batch_lines using ({ROW_ID})"
     )
     return f"_batch.{LINE}"
 

@@ -16,6 +16,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from leadops.dates import timezone_name, today
+from leadops.loader import file_state, landing_files
 from leadops.run_log import RunRecord, record_run, summarise_run
 from orchestration.resources import AS_OF_TAG, LANDING_ENV
 
@@ -78,16 +79,12 @@ def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
 
 
 def landing_signatures(landing: Path) -> dict[str, float]:
-    """Each landing file as `path|size|mtime` (a file that is replaced counts as new), with the time
-    it was last modified. Files whose name starts with a dot are being written: write to `.name`,
-    then rename."""
-    if not landing.is_dir():
-        return {}
+    """Each file the loader would read (`landing_files`) as `path|size|mtime` (a file that is
+    replaced counts as new), with when it was last modified, in seconds."""
     signatures = {}
-    for path in landing.rglob("*"):
-        if path.is_file() and not path.name.startswith("."):
-            stat = path.stat()
-            signatures[f"{path.relative_to(landing)}|{stat.st_size}|{stat.st_mtime_ns}"] = stat.st_mtime
+    for path in landing_files(landing):
+        size, modified_ns = file_state(path)
+        signatures[f"{path.relative_to(landing)}|{size}|{modified_ns}"] = modified_ns / 1e9
     return signatures
 
 

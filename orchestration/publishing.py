@@ -102,80 +102,6 @@ def segment_exports(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     )
 
 
-def publish(
-    con: duckdb.DuckDBPyConnection, target: Path, as_of: date, publication: str
-) -> tuple[dict, list, dict[str, "HistorySlices"]]:
-    """Write a new copy of the marts beside `target` and put it in place in one step; then delete
-    the history slices that neither it nor the copy it replaced reads. Returns the rows per table,
-    the leads per segment and each history table's slices."""
-    partial = target.with_name(f".{target.name}.{publication}.partial")
-    partial.unlink(missing_ok=True)
-    previous = history_files_of(target)
-    history = {
-        table: publish_history(con, table, target.parent, as_of, previous.get(table, {}), publication)
-        for table in HISTORY_TABLES
-    }
-    try:
-        counts, segments = write_copy(con, partial, target.parent, {t: h.files for t, h in history.items()})
-    except BaseException:
-        for slices in history.values():
-            slices.forget_written(target.parent)
-        raise
-    os.replace(partial, target)
-    for table, slices in history.items():
-        delete_unread_slices(target.parent, table, keep=[slices.files, previous.get(table, {})])
-    return counts, segments, history
-
-
-def write_copy(
-    con: duckdb.DuckDBPyConnection, partial: Path, published: Path, history: dict[str, dict[str, str]]
-) -> tuple[dict, list]:
-    """Copy the marts, the history tables as views over their slice files (`history`: table -> date
-    -> file), and the run log for `leadops status`, into the new file `partial`; return the rows
-    per table and the leads per segment. A copy that fails is removed, never left behind: a nightly
-    schedule would otherwise leave a full copy of the marts on disk for every failed run."""
-    try:
-        con.execute(f"attach {quote_literal(str(partial))} as published")
-        try:
-            return _copy_marts(con, published, history)
-        finally:
-            con.execute("detach published")
-    except BaseException:
-        for leftover in (partial, partial.with_name(f"{partial.name}.wal")):
-            leftover.unlink(missing_ok=True)
-        raise
-
-
-def _copy_marts(
-    con: duckdb.DuckDBPyConnection, published: Path, history: dict[str, dict[str, str]]
-) -> tuple[dict, list]:
-    con.execute("create schema published.marts")
-    for table in PUBLISHED_TABLES:
-        files = history.get(table)
-        if files:
-            paths = ", ".join(quote_literal(str(history_folder(published, table) / f)) for f in files.values())
-            con.execute(f"create view published.marts.{table} as select * from read_parquet([{paths}])")
-        else:
-            con.execute(f"create table published.marts.{table} as select * from marts.{table}")
-    counts = {t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0] for t in PUBLISHED_TABLES}
-    # The run log and alerts as of the previous run, so `leadops status` works on this copy.
-    con.execute("create schema published.ops")
-    for (table,) in con.execute(
-        "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'ops'"
-    ).fetchall():
-        con.execute(f"create table published.ops.{table} as select * from ops.{table}")
-    con.execute(
-        f"create table published.ops.{HISTORY_FILES} (table_name varchar, as_of_date varchar, file_name varchar)"
-    )
-    rows = [[table, day, file] for table, files in history.items() for day, file in files.items()]
-    if rows:
-        con.executemany(f"insert into published.ops.{HISTORY_FILES} values (?, ?, ?)", rows)
-    segments = con.execute(
-        "select segment, count(*) from published.marts.segment_members group by 1 order by 2 desc"
-    ).fetchall()
-    return counts, segments
-
-
 def history_folder(published: Path, table: str) -> Path:
     return published / "history" / table
 
@@ -193,6 +119,72 @@ class HistorySlices:
         """Delete the files this publication wrote, for a copy that was never put in place."""
         for day in self.written:
             (history_folder(published, self.table) / self.files[day]).unlink(missing_ok=True)
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection, target: Path, as_of: date, publication: str
+) -> tuple[dict, list, dict[str, HistorySlices]]:
+    """Write a new copy of the marts beside `target` and put it in place in one step; then delete
+    the history slices that neither it nor the copy it replaced reads. Returns the rows per table,
+    the leads per segment and each history table's slices."""
+    partial = target.with_name(f".{target.name}.{publication}.partial")
+    partial.unlink(missing_ok=True)
+    previous = history_files_of(target)
+    history = {
+        table: publish_history(con, table, target.parent, as_of, previous.get(table, {}), publication)
+        for table in HISTORY_TABLES
+    }
+    try:
+        counts, segments = write_copy(con, partial, target.parent, {t: h.files for t, h in history.items()})
+    except BaseException:
+        # Nothing of a copy that was never put in place stays on disk: a nightly schedule would
+        # otherwise leave a full copy of the marts for every failed run.
+        for leftover in (partial, partial.with_name(f"{partial.name}.wal")):
+            leftover.unlink(missing_ok=True)
+        for slices in history.values():
+            slices.forget_written(target.parent)
+        raise
+    os.replace(partial, target)
+    for table, slices in history.items():
+        delete_unread_slices(target.parent, table, keep=[slices.files, previous.get(table, {})])
+    return counts, segments, history
+
+
+def write_copy(
+    con: duckdb.DuckDBPyConnection, partial: Path, published: Path, history: dict[str, dict[str, str]]
+) -> tuple[dict, list]:
+    """Copy the marts, the history tables as views over their slice files (`history`: table -> date
+    -> file), and the run log for `leadops status`, into the new file `partial`; return the rows
+    per table and the leads per segment."""
+    con.execute(f"attach {quote_literal(str(partial))} as published")
+    try:
+        con.execute("create schema published.marts")
+        for table in PUBLISHED_TABLES:
+            files = history.get(table)
+            if files:
+                paths = ", ".join(quote_literal(str(history_folder(published, table) / f)) for f in files.values())
+                con.execute(f"create view published.marts.{table} as select * from read_parquet([{paths}])")
+            else:
+                con.execute(f"create table published.marts.{table} as select * from marts.{table}")
+        counts = {t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0] for t in PUBLISHED_TABLES}
+        # The run log and alerts as of the previous run, so `leadops status` works on this copy.
+        con.execute("create schema published.ops")
+        for (table,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'ops'"
+        ).fetchall():
+            con.execute(f"create table published.ops.{table} as select * from ops.{table}")
+        con.execute(
+            f"create table published.ops.{HISTORY_FILES} (table_name varchar, as_of_date varchar, file_name varchar)"
+        )
+        rows = [[table, day, file] for table, files in history.items() for day, file in files.items()]
+        if rows:
+            con.executemany(f"insert into published.ops.{HISTORY_FILES} values (?, ?, ?)", rows)
+        segments = con.execute(
+            "select segment, count(*) from published.marts.segment_members group by 1 order by 2 desc"
+        ).fetchall()
+        return counts, segments
+    finally:
+        con.execute("detach published")
 
 
 def history_files_of(copy: Path) -> dict[str, dict[str, str]]:
