@@ -8,13 +8,18 @@ rebuild every carried model as a run back in time.
 
 import os
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TIMEZONE_ENV = "LEADOPS_TIMEZONE"
 
 
 def timezone_name() -> str:
-    return os.environ.get(TIMEZONE_ENV, "UTC")
+    name = os.environ.get(TIMEZONE_ENV, "UTC")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{TIMEZONE_ENV}={name!r} is not a time zone: use a name like UTC or Europe/Berlin") from None
+    return name
 
 
 def today() -> date:

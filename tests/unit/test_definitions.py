@@ -1,6 +1,7 @@
 """The Dagster graph as the UI shows it: one connected lineage, groups by folder, a nightly schedule."""
 
 import os
+import re
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -8,6 +9,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from leadops.dates import today
 from orchestration.definitions import defs
 from orchestration.resources import AS_OF_TAG
 
@@ -129,6 +131,13 @@ def test_an_intra_day_run_takes_todays_date_in_the_schedules_time_zone(tmp_path,
     (request,) = sensor.evaluate_tick(dg.build_sensor_context(cursor=None)).run_requests
 
     assert request.tags[AS_OF_TAG] == datetime.now(ZoneInfo(zone)).date().isoformat()
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../etc"])
+def test_a_time_zone_that_does_not_exist_is_named_in_the_error(monkeypatch, zone):
+    monkeypatch.setenv("LEADOPS_TIMEZONE", zone)
+    with pytest.raises(ValueError, match=f"LEADOPS_TIMEZONE='{re.escape(zone)}' is not a time zone"):
+        today()
 
 
 def test_segment_tables_must_be_fresh_within_a_day(graph):
