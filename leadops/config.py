@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from leadops.contract import EVENT_TYPES
 from leadops.sql import transaction
+from leadops.strict_yaml import DuplicateKeyError, safe_load_unique
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, to_lower=True)]
@@ -67,7 +68,8 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A NaN or an infinity passes as a float and fails only when dbt casts the points to DECIMAL.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FitRule(_Strict):
@@ -240,6 +242,17 @@ class Predictive(_Strict):
     segment_rules: list[PredictiveSegmentRule] = []
 
 
+def _no_unreachable_band(where: str, bands: list[Band]) -> None:
+    # Of two bands with equal min_points the lower one can never be reached.
+    for index in range(1, len(bands) - 1):
+        above, band = bands[index - 1], bands[index]
+        if band.min_points == above.min_points:
+            raise ValueError(
+                f"{where}[{index}] ({band.label}).min_points: {band.min_points:g} is also the min_points of "
+                f"{above.label}, so {band.label} could never be reached"
+            )
+
+
 class ScoringConfig(_Strict):
     version: Literal[1]
     title_keywords: dict[Literal[KEYWORD_DIMENSIONS], list[KeywordGroup]]  # type: ignore[valid-type]
@@ -272,6 +285,7 @@ class ScoringConfig(_Strict):
             mins = [b.min_points for b in bands[:-1]]
             if any(m is None for m in mins) or mins != sorted(mins, reverse=True):
                 raise ValueError(f"{kind}: every band but the last needs min_points, highest first")
+            _no_unreachable_band("segments.thresholds" if kind == "segments" else kind, bands)
             labels = [b.label for b in bands]
             if len(set(labels)) != len(labels) or "disqualified" in labels:
                 raise ValueError(f"{kind}: labels must be unique and 'disqualified' is reserved")
@@ -394,16 +408,22 @@ class ScoringConfig(_Strict):
 def load_config(path: str | Path) -> ScoringConfig:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load_unique(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: the scoring configuration does not exist") from None
+    except DuplicateKeyError as error:
+        raise ConfigError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     try:
         return ScoringConfig.model_validate(data)
     except ValidationError as error:
-        problems = "\n".join(f"  - {_where(data, e['loc'])}: {e['msg']}" for e in error.errors())
+        problems = "\n".join(f"  - {_where(data, e['loc'])}: {_message(e)}" for e in error.errors())
         raise ConfigError(f"{path}: the scoring configuration is invalid:\n{problems}") from None
+
+
+def _message(error: dict) -> str:
+    return "must be a finite number" if error["type"] == "finite_number" else error["msg"]
 
 
 def _where(data: Any, location: tuple) -> str:

@@ -132,3 +132,60 @@ def test_a_value_listed_twice_is_kept_once(tmp_path, default_data):
 def test_an_escape_is_an_unsubscribe_unless_the_file_says_otherwise(tmp_path, default_data):
     del default_data["negative"]["escape_event_types"]
     assert load_config(_write(tmp_path, default_data)).negative.escape_event_types == ["unsubscribe"]
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+@pytest.mark.parametrize(
+    ("rule", "points", "entry"),
+    [
+        ("ideal_industry", "points: 15,", "fit[0] (ideal_industry)"),
+        ("page_views", "points: 1,", "engagement.rules[2] (page_views)"),
+    ],
+)
+def test_a_points_value_that_is_not_a_finite_number_is_refused(tmp_path, value, rule, points, entry):
+    """dbt casts points to DECIMAL: a NaN or an infinity failed there, far from the entry."""
+    lines = (ROOT / "scoring.yml").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if f"name: {rule}," in line)
+    lines[at] = lines[at].replace(points, f"points: {value},")
+    path = tmp_path / "scoring.yml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{entry}.points: must be a finite number" in str(error.value)
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
+    """YAML keeps the last of two equal keys without a word: the first value silently vanishes."""
+    lines = (ROOT / "scoring.yml").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if "name: good_industry," in line)
+    lines.insert(at + 1, "    points: 20,")
+    lines[at] = lines[at].replace("points: 8}", "points: 8,")
+    lines[at + 1] += " description: twice}"
+    path = tmp_path / "scoring.yml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"duplicate key 'points' at line {at + 2}" in str(error.value)
+    assert f"first given at line {at + 1}" in str(error.value)
+
+
+def test_two_bands_with_the_same_min_points_are_refused_by_name(tmp_path, default_data):
+    """The second of two equal thresholds could never be reached."""
+    default_data["segments"]["thresholds"][1]["min_points"] = 85
+    with pytest.raises(ConfigError) as error:
+        load_config(_write(tmp_path, default_data))
+    assert "segments.thresholds[1] (mql).min_points: 85 is also the min_points of sql" in str(error.value)
+
+
+def test_an_anchor_merged_into_a_mapping_may_still_be_overridden(tmp_path, default_data):
+    """A merge key (<<) is YAML's way to override on purpose, not a duplicate."""
+    text = (ROOT / "scoring.yml").read_text()
+    text = text.replace(
+        "  - {name: good_industry, attribute: industry, equals_any: [healthcare, manufacturing], points: 8}",
+        "  - &good {name: good_industry, attribute: industry, equals_any: [healthcare, manufacturing], points: 8}\n"
+        "  - {<<: *good, name: fair_industry, equals_any: [retail], points: 4}",
+    )
+    path = tmp_path / "scoring.yml"
+    path.write_text(text)
+    fit = load_config(path).fit
+    assert [(r.name, r.points) for r in fit[1:3]] == [("good_industry", 8), ("fair_industry", 4)]
