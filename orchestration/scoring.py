@@ -82,7 +82,9 @@ def calibration_report(context: dg.AssetExecutionContext, warehouse: DuckDBResou
 
 
 # The two highest segment bands (mql and sql by default) and the rank-based ROC AUC
-# (Mann-Whitney, ties counted half) of the score against closed-won deals known by as_of.
+# (Mann-Whitney) of the score against closed-won deals known by as_of. A tie must count half,
+# so tied scores share the average of the positions they occupy: rank() gives them the lowest,
+# which reported -0.313 when every score was 0.
 CONVERTERS_AND_AUC = """
     with won as (
         select distinct lead_id from staging.stg_raw__conversions
@@ -93,8 +95,8 @@ CONVERTERS_AND_AUC = """
         select scores.score, scores.segment, won.lead_id is not null as is_won
         from marts.lead_scores as scores left join won using (lead_id)
     ),
-    ranked as (select is_won, score, rank() over (order by score) as score_rank from outcomes),
-    tied as (select is_won, avg(score_rank) over (partition by score) as score_rank from ranked)
+    ranked as (select is_won, score, row_number() over (order by score) as position from outcomes),
+    tied as (select is_won, avg(position) over (partition by score) as score_rank from ranked)
     select
         (select count(*) from outcomes where is_won and segment in (select label from qualified)),
         (select count(*) from outcomes where is_won),
