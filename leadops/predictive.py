@@ -29,6 +29,7 @@ import pandas as pd
 
 from leadops.config import Predictive, ScoringConfig
 from leadops.contract import EVENT_TYPES
+from leadops.leak_words import post_contact_reason, post_contact_word
 from leadops.loader import quote_identifier, quote_literal
 from leadops.sql import table_exists, transaction
 
@@ -382,9 +383,9 @@ def leakage_guard(
         if frame[feature.name].notna().sum() == 0:
             excluded.append(Exclusion(short, "no values in the training rows", auc))
             continue
-        pattern = next((p for p in settings.post_contact_patterns if p in short), None)
+        pattern = post_contact_word(short, settings.post_contact_patterns)
         if feature.source == "custom field" and pattern and short not in allowed:
-            reason = f"name contains '{pattern}': filled by sales after contact (post_contact_patterns)"
+            reason = post_contact_reason(pattern)
             excluded.append(Exclusion(short, reason, auc))
             warnings.append(f"custom field {short!r} excluded: {reason}; add it to allow_fields if it is not")
             continue

@@ -113,6 +113,31 @@ def test_the_leakage_guard_catches_a_planted_leaky_column_and_a_disposition_fiel
     assert len(warnings) == 2 and all("excluded" in w for w in warnings)
 
 
+def test_post_contact_patterns_match_whole_words_and_each_exclusion_names_its_word():
+    """`call` inside do_not_call (a consent the lead gave) or `tag` inside percentage is no post-contact field."""
+    rng = np.random.default_rng(9)
+    labels = pd.Series(rng.random(300) < 0.3, index=[f"L{i}" for i in range(300)])
+    names = [
+        "do_not_call",
+        "DoNotEmail",
+        "percentage_complete",
+        "operating_region",
+        "last_call_outcome",
+        "sales_note_text",
+    ]
+    frame = pd.DataFrame({CUSTOM_PREFIX + n: rng.choice(["a", "b"], 300) for n in names}, index=labels.index)
+    features = [Feature(CUSTOM_PREFIX + n, "categorical", n, "custom field") for n in names]
+    kept, excluded, warnings, _ = leakage_guard(frame, labels, features, Predictive())
+    assert [f.label for f in kept] == ["do_not_call", "DoNotEmail", "percentage_complete", "operating_region"]
+    reasons = {e.feature: e.reason for e in excluded}
+    assert reasons["last_call_outcome"].startswith("its name has the word 'call' (post_contact_patterns):")
+    assert reasons["sales_note_text"].startswith("its name has the words 'sales_note' (post_contact_patterns):")
+    assert [w.split(":")[0] for w in warnings] == [
+        "custom field 'last_call_outcome' excluded",
+        "custom field 'sales_note_text' excluded",
+    ]
+
+
 def test_allowed_and_excluded_fields_follow_the_configuration():
     frame, labels, features = _guard_inputs()
     settings = Predictive(allow_fields=["renewal_flag"], exclude_fields=["budget_band"])
