@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pandas costs 0.7 s to import, and the Dagster definitions i
     import pandas as pd
 
 from leadops.contract import FILE_SUFFIXES, SOURCES, Column, Source
+from leadops.headers import MAX_LINE_BYTES, HeaderProblem, column_notes, plan_columns, read_csv_header, unique_labels
 from leadops.sql import transaction
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -74,6 +75,7 @@ class FileReport:
     message: str = ""
     batch_id: int | None = None
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the header was read: what the run's output says
 
 
 @dataclass
@@ -203,35 +205,31 @@ def load_source(
 
 
 def _read_into_batch(
-    con: duckdb.DuckDBPyConnection, path: Path, line_breaks: int
+    con: duckdb.DuckDBPyConnection, source: Source, path: Path, line_breaks: int
 ) -> tuple[int, dict[str, tuple[str, str]], str]:
     """Stage the file as `_batch`, each row with its position in the file as ROW_ID; return the
-    number of header lines, the file's columns (lower-cased name -> name as written, type) and the
-    SQL of each row's line number in the file.
+    number of header lines, the file's columns (contract column or custom field -> name as staged,
+    type) and the SQL of each row's line number in the file.
 
-    A CSV file is read into a temporary table, all text. A Parquet file, already typed, is a view
-    over the file: its rows are read once, by the validation, instead of being copied first (1.5 s
-    per 10M events); one with a column named like the reader's own `file_row_number` is copied."""
+    A CSV file is read into a temporary table, all text, with the dialect and columns of the header
+    read first (see `leadops.headers`). A Parquet file, already typed, is a view over the file: its
+    rows are read once, by the validation, instead of being copied first (1.5 s per 10M events); one
+    with a column named like the reader's own `file_row_number` is copied."""
     suffix = path.suffix.lower()
     if suffix not in FILE_SUFFIXES:
         raise FileRejected(path, None, f"unknown format '{suffix or path.name}': use one of {FILE_SUFFIXES}")
     if path.stat().st_size == 0:
         raise FileRejected(path, None, "the file is empty (0 bytes)")
     literal = quote_literal(str(path))
-    header_lines = 1 if suffix == ".csv" else 0
     try:
+        header_lines, labels = (_csv_labels(path, source) if suffix == ".csv" else (0, None))
         if suffix == ".parquet" and not {"file_row_number", ROW_ID} & _parquet_columns(con, literal):
             con.execute(
                 "create or replace temp view _batch as select * exclude (file_row_number), "
                 f"file_row_number as {ROW_ID} from read_parquet({literal}, file_row_number = true)"
             )
         else:  # a CSV file, or a Parquet file with a column named like the reader's row number
-            reader = (
-                f"read_csv({literal}, header = true, all_varchar = true, encoding = 'utf-8')"
-                if suffix == ".csv"
-                else f"read_parquet({literal})"
-            )
-            con.execute(f"create or replace temp table _batch_rows as select * from {reader}")
+            con.execute(f"create or replace temp table _batch_rows as select * from {_reader_sql(literal, labels)}")
             staged = con.execute("select column_name from (describe _batch_rows)").fetchall()
             reserved = {ROW_ID, LINE} & {name.lower() for (name,) in staged}
             if reserved:
@@ -245,9 +243,34 @@ def _read_into_batch(
             (rows,) = con.execute("select count(*) from _batch_rows").fetchone()
             if line_breaks > rows + header_lines:  # a quoted value spans lines
                 line_sql = _number_lines_spanned(con, described, header_lines)
+        found = _columns(described, source)
+    except HeaderProblem as problem:
+        raise FileRejected(path, problem.line, problem.problem) from None
     except duckdb.Error as error:
-        raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
-    return header_lines, _columns(described), line_sql
+        raise FileRejected(path, _line_of(str(error)), _reader_problem(str(error))) from None
+    return header_lines, found, line_sql
+
+
+def _csv_labels(path: Path, source: Source) -> tuple[int, tuple[str, tuple[str, ...]]]:
+    """The CSV header's lines, and its delimiter with the (unique) column labels DuckDB reads."""
+    header = read_csv_header(path)
+    labels = unique_labels(plan_columns(header.names, source.column_names))
+    reserved = {ROW_ID, LINE} & {label.lower() for label in labels}
+    if reserved:
+        raise HeaderProblem(header.lines, f"the column {reserved.pop()} is reserved by leadops: rename it")
+    return header.lines, (header.delimiter, tuple(labels))
+
+
+def _reader_sql(literal: str, labels: tuple[str, tuple[str, ...]] | None) -> str:
+    if labels is None:
+        return f"read_parquet({literal})"
+    delimiter, names = labels
+    columns = ", ".join(f"{quote_literal(name)}: 'VARCHAR'" for name in names)
+    return (
+        f"read_csv({literal}, header = true, auto_detect = false, delim = {quote_literal(delimiter)}, "
+        f"quote = '\"', escape = '\"', columns = {{{columns}}}, encoding = 'utf-8', strict_mode = true, "
+        f"max_line_size = {MAX_LINE_BYTES})"
+    )
 
 
 # A copied file's rows with their position in it: row ids of a table created inside a transaction
@@ -255,8 +278,11 @@ def _read_into_batch(
 STAGED_ROWS = f"select *, rowid - (select min(rowid) from _batch_rows) as {ROW_ID} from _batch_rows"
 
 
-def _columns(described: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
-    return {name.strip().lower(): (name, native_type) for name, native_type in described if name not in (ROW_ID, LINE)}
+def _columns(described: list[tuple[str, str]], source: Source) -> dict[str, tuple[str, str]]:
+    """The staged columns by the contract column or custom field each becomes (`leadops.headers`)."""
+    staged = [(name, native_type) for name, native_type in described if name not in (ROW_ID, LINE)]
+    plan = plan_columns([name for name, _ in staged], source.column_names)
+    return {key: staged_column for (key, _), staged_column in zip(plan, staged, strict=True)}
 
 
 def _number_lines_spanned(con: duckdb.DuckDBPyConnection, described: list[tuple[str, str]], header_lines: int) -> str:
@@ -290,6 +316,20 @@ def _line_of(message: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _reader_problem(message: str) -> str:
+    """DuckDB's reader error as the problem a user fixes in the file: which line, and what is wrong."""
+    line = _line_of(message)
+    fields = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if fields and line:
+        expected, found = fields.groups()
+        return f"the line has {found} field(s) where the header has {expected}"
+    size = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", message)
+    if size and line:
+        limit, actual = (int(n) for n in size.groups())
+        return f"the line is {actual:,} bytes long (at most {limit:,})"
+    return _first_line(message)
+
+
 def _first_line(message: str) -> str:
     """The sentence of a DuckDB reader error that says what is wrong, without its advice."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
@@ -317,7 +357,7 @@ def _load_file(
 ) -> FileReport:
     with transaction(con):
         digest, line_breaks = fingerprint
-        header_lines, found, line_sql = _read_into_batch(con, path, line_breaks)
+        header_lines, found, line_sql = _read_into_batch(con, source, path, line_breaks)
         missing = [c for c in source.required if c not in found]
         if missing:
             raise FileRejected(
@@ -379,17 +419,22 @@ def _load_file(
         con.execute("drop view _batch")
         con.execute("drop table if exists _batch_lines")
         con.execute("drop table if exists _batch_rows")
+    contract = {c.name: c.sql_type for c in source.columns}
+    notes = column_notes(found, contract, source.name, source.name == "leads", path.suffix.lower() == ".parquet")
     return FileReport(
-        source.name, name, "loaded", rows_read, rows_loaded, rows_quarantined, batch_id=batch_id, warnings=warnings
+        source.name,
+        name,
+        "loaded",
+        rows_read,
+        rows_loaded,
+        rows_quarantined,
+        batch_id=batch_id,
+        warnings=warnings,
+        notes=notes,
     )
 
 
 CUSTOM_VALUE_MAX_LENGTH = 1000
-
-
-def attribute_name(column: str) -> str:
-    """A custom field's name as the model and the configuration see it: `Budget Band` -> `budget_band`."""
-    return re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
 
 
 def _keep_lead_attributes(
@@ -399,11 +444,7 @@ def _keep_lead_attributes(
 
     Empty values are not kept; a value longer than the contract's text limit is dropped with a warning
     rather than quarantining a lead whose contract columns are fine."""
-    extras = {}
-    for normalised, (original, native_type) in found.items():
-        attribute = attribute_name(normalised)
-        if normalised not in source.column_names and attribute not in source.column_names and attribute not in extras:
-            extras[attribute] = (original, native_type)
+    extras = {key: column for key, column in found.items() if key not in source.column_names}
     if not extras:
         return []
     text = " union all ".join(

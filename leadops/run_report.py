@@ -77,6 +77,8 @@ def _print_ingest(materialization) -> None:
     for file in meta.get("file_reports", []):
         if file["quarantined"]:
             print(f"  {file['file']}: {file['quarantined']} of {file['read']} rows quarantined (see raw.quarantine)")
+        for note in file.get("notes", []):
+            print(f"  {file['file']}: {note}")
         for warning in file["warnings"]:
             print(f"  {file['file']}: warning: {warning}")
 

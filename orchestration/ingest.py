@@ -160,6 +160,7 @@ def _report_metadata(report: SourceReport, total_rows: int) -> dict:
                     "quarantined": f.rows_quarantined,
                     "message": f.message,
                     "warnings": f.warnings,
+                    "notes": f.notes,
                 }
                 for f in report.files
             ]
