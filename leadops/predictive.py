@@ -31,6 +31,7 @@ from leadops.config import Predictive, ScoringConfig
 from leadops.contract import EVENT_TYPES
 from leadops.leak_words import post_contact_reason, post_contact_word
 from leadops.loader import quote_identifier, quote_literal
+from leadops.model_history import last_training_attempt
 from leadops.sql import table_exists, transaction
 
 MODEL_FILE, REPORT_FILE = "model.joblib", "report.json"
@@ -637,7 +638,7 @@ def train(
     report = _report_frame(version, summary, features, excluded, aucs, split_method)
     message = (
         f"model {version} ({chosen}): holdout ROC-AUC {model_figures['roc_auc']:.3f} against "
-        f"{rule_figures['roc_auc']:.3f} for the rule score, on {len(holdout_ids)} of the newest leads"
+        f"{rule_figures['roc_auc']:.3f} for the rule score, on {len(holdout_ids)} held-out leads; split: {split_method}"
     )
     result = TrainingResult(
         "trained", version, as_of, message, summary, report, features, excluded, warnings, folder / MODEL_FILE
@@ -815,8 +816,10 @@ def score(con: duckdb.DuckDBPyConnection, config: ScoringConfig, as_of: date | N
     ensure_model_tables(con)
     found = latest_model(con)
     if found is None:
-        last = _last_training_message(con)
-        why = last[0] if last else "no model has been trained yet (run `leadops train` or the retrain job)"
+        why = (
+            last_training_attempt(con, as_of)
+            or "no model has been trained yet (run `leadops train` or the retrain job)"
+        )
         _replace_predictions(con, None)
         return ScoringResult("fallback", None, 0, f"no predictive model: {why}")
     import joblib
@@ -952,13 +955,6 @@ def _replace_predictions(con: duckdb.DuckDBPyConnection, predictions: pd.DataFra
 # --- explain --------------------------------------------------------------------------------------------------
 
 
-def _last_training_message(con: duckdb.DuckDBPyConnection) -> tuple[str] | None:
-    """Why the latest training did or did not produce a model, as `marts.model_versions` says."""
-    if not table_exists(con, "marts", "model_versions"):
-        return None
-    return con.execute("select message from marts.model_versions order by trained_at desc limit 1").fetchone()
-
-
 def explain_prediction(con: duckdb.DuckDBPyConnection, lead_id: str) -> list[str]:
     """Lines for `leadops explain`: the lead's probability and its factors, or why the rules decide alone."""
     if not table_exists(con, "marts", "lead_predictions"):
@@ -971,8 +967,7 @@ def explain_prediction(con: duckdb.DuckDBPyConnection, lead_id: str) -> list[str
         [lead_id],
     ).fetchone()
     if row is None:
-        last = _last_training_message(con)
-        why = last[0] if last else "no model has been trained yet"
+        why = last_training_attempt(con) or "no model has been trained yet"
         return [f"predictive: fallback to the rules ({why})"]
     probability, decile, version, ups, downs, segment, rule_segment, kind, trained_as_of, auc, rule_auc = row
     lines = [
