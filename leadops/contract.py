@@ -1,7 +1,7 @@
 """The input contract: which files a landing folder holds and what their columns mean.
 
-This module is the single description of the contract. Ingest enforces it, the README documents
-it, and the demo-data generator writes files that honour it.
+This module is the single description of the contract. Ingest enforces it, docs/input-contract.md
+documents it, and the demo-data generator writes files that honour it.
 """
 
 from __future__ import annotations
