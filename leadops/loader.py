@@ -222,7 +222,7 @@ def _read_into_batch(
         raise FileRejected(path, None, "the file is empty (0 bytes)")
     literal = quote_literal(str(path))
     try:
-        header_lines, labels = (_csv_labels(path, source) if suffix == ".csv" else (0, None))
+        header_lines, labels = _csv_labels(path, source) if suffix == ".csv" else (0, None)
         if suffix == ".parquet" and not {"file_row_number", ROW_ID} & _parquet_columns(con, literal):
             con.execute(
                 "create or replace temp view _batch as select * exclude (file_row_number), "
