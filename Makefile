@@ -58,10 +58,11 @@ test-spark: $(VENV)/.installed-spark prepare
 bench: $(VENV)/.installed-bench prepare
 	$(BIN)/python -m bench --scale $(SCALE)
 
-lint: install-dev
+lint: install-dev prepare
 	$(BIN)/ruff check leadops orchestration tests bench
 	$(BIN)/ruff format --check leadops orchestration tests bench
 	LEADOPS_WAREHOUSE=:memory: $(BIN)/sqlfluff lint dbt_project/models
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg check defs
 
 ui: prepare $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) LEADOPS_LANDING=$(abspath $(LANDING)) LEADOPS_WAREHOUSE=$(abspath $(WAREHOUSE)) \

@@ -41,35 +41,6 @@ def test_lineage_runs_from_landing_files_to_segments(graph):
     assert {_key("landing/conversions"), _key("marts/lead_scores")} <= calibration
 
 
-def test_groups_come_from_folders(graph):
-    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups["raw/leads"] == "ingest"
-    assert groups["staging/stg_raw__leads"] == "staging"
-    assert groups["intermediate/int_leads_enriched"] == "intermediate"
-    assert groups["marts/lead_fit"] == "marts"
-    assert groups["marts/lead_scores"] == "scoring"
-    assert groups["config/bands"] == "scoring"
-
-
-def test_checks_cover_every_stage(graph):
-    checks = {f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys}
-    expected = {
-        "raw/leads:raw_leads",
-        "raw/leads:files_accepted",
-        "raw/activity:ledger_reconciles",
-        "raw/activity:activity_for_known_leads",
-        "marts/lead_fit:lead_fit_expectations",
-        "marts/account_rollup:account_rollup_expectations",
-        "marts/lead_scores:lead_scores_expectations",
-        "marts/lead_scores:every_raw_lead_scored_once",
-        "marts/lead_scores:scores_are_the_sum_of_their_factors",
-        "marts/segment_members:every_lead_in_one_segment",
-    }
-    assert expected <= checks
-    dbt_tests = {c for c in checks if c.startswith("staging/stg_raw__leads:")}
-    assert "staging/stg_raw__leads:unique_stg_raw__leads_lead_id" in dbt_tests
-
-
 def test_the_nightly_schedule_scores_as_of_its_own_date():
     schedule = defs.resolve_schedule_def("nightly_refresh")
     assert schedule.cron_schedule == "0 2 * * *"
