@@ -9,7 +9,6 @@ is safe. Validation is set-based SQL inside DuckDB; no row passes through Python
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,23 +20,13 @@ import duckdb
 if TYPE_CHECKING:  # pandas costs 0.7 s to import, and the Dagster definitions import this module
     import pandas as pd
 
-from leadops.contract import FILE_SUFFIXES, SOURCES, Column, Source
-from leadops.headers import MAX_LINE_BYTES, HeaderProblem, column_notes, plan_columns, read_csv_header, unique_labels
-from leadops.sql import transaction
+from leadops.contract import SOURCES, Source
+from leadops.file_staging import ROW_ID, FileRejected, first_line, line_of, read_into_batch
+from leadops.headers import column_notes
+from leadops.row_rules import cleaned_text_sql, record_sql, refuse_keys_already_loaded, validated_sql
+from leadops.sql import quote_identifier, quote_literal, transaction
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-TRUE_WORDS = ("true", "t", "yes", "y", "1")
-FALSE_WORDS = ("false", "f", "no", "n", "0")
-NON_NEGATIVE = {"employees", "annual_revenue", "amount"}
-
-
-class FileRejected(Exception):
-    """A file that cannot be loaded at all; nothing of it is kept."""
-
-    def __init__(self, path: Path, line: int | None, problem: str):
-        self.path, self.line, self.problem = path, line, problem
-        where = f", line {line}" if line else ""
-        super().__init__(f"{path}{where}: {problem}")
+__all__ = ["FileRejected", "quote_identifier", "quote_literal"]  # callers import them from here too
 
 
 class FileChanging(Exception):
@@ -52,9 +41,6 @@ class GateFinding:
     problem: str
     line: int | None = None
 
-
-ROW_ID = "_leadops_row_id"  # a staged row's position in its file, from 0; reserved in landing files
-LINE = "_leadops_line"  # the line a CSV row starts on, when a quoted value spans lines; reserved too
 
 # A gate sees the source, the file's name and (a bounded, repeatable sample of) the rows the file is
 # about to load, with their `_line_number`, before anything is committed. A gate may also have a
@@ -100,14 +86,6 @@ class SourceReport:
 
     def with_status(self, status: str) -> list[FileReport]:
         return [f for f in self.files if f.status == status]
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -204,145 +182,6 @@ def load_source(
     return report
 
 
-def _read_into_batch(
-    con: duckdb.DuckDBPyConnection, source: Source, path: Path, line_breaks: int
-) -> tuple[int, dict[str, tuple[str, str]], str]:
-    """Stage the file as `_batch`, each row with its position in the file as ROW_ID; return the
-    number of header lines, the file's columns (contract column or custom field -> name as staged,
-    type) and the SQL of each row's line number in the file.
-
-    A CSV file is read into a temporary table, all text, with the dialect and columns of the header
-    read first (see `leadops.headers`). A Parquet file, already typed, is a view over the file: its
-    rows are read once, by the validation, instead of being copied first (1.5 s per 10M events); one
-    with a column named like the reader's own `file_row_number` is copied."""
-    suffix = path.suffix.lower()
-    if suffix not in FILE_SUFFIXES:
-        raise FileRejected(path, None, f"unknown format '{suffix or path.name}': use one of {FILE_SUFFIXES}")
-    if path.stat().st_size == 0:
-        raise FileRejected(path, None, "the file is empty (0 bytes)")
-    literal = quote_literal(str(path))
-    try:
-        header_lines, labels = _csv_labels(path, source) if suffix == ".csv" else (0, None)
-        if suffix == ".parquet" and not {"file_row_number", ROW_ID} & _parquet_columns(con, literal):
-            con.execute(
-                "create or replace temp view _batch as select * exclude (file_row_number), "
-                f"file_row_number as {ROW_ID} from read_parquet({literal}, file_row_number = true)"
-            )
-        else:  # a CSV file, or a Parquet file with a column named like the reader's row number
-            con.execute(f"create or replace temp table _batch_rows as select * from {_reader_sql(literal, labels)}")
-            staged = con.execute("select column_name from (describe _batch_rows)").fetchall()
-            reserved = {ROW_ID, LINE} & {name.lower() for (name,) in staged}
-            if reserved:
-                raise FileRejected(
-                    path, header_lines or None, f"the column {reserved.pop()} is reserved by leadops: rename it"
-                )
-            con.execute(f"create or replace temp view _batch as {STAGED_ROWS}")
-        described = con.execute("select column_name, column_type from (describe _batch)").fetchall()
-        line_sql = f"_batch.{ROW_ID} + 1 + {header_lines}"
-        if suffix == ".csv":
-            (rows,) = con.execute("select count(*) from _batch_rows").fetchone()
-            if line_breaks > rows + header_lines:  # a quoted value spans lines
-                line_sql = _number_lines_spanned(con, described, header_lines)
-        found = _columns(described, source)
-    except HeaderProblem as problem:
-        raise FileRejected(path, problem.line, problem.problem) from None
-    except duckdb.Error as error:
-        raise FileRejected(path, _line_of(str(error)), _reader_problem(str(error))) from None
-    return header_lines, found, line_sql
-
-
-def _csv_labels(path: Path, source: Source) -> tuple[int, tuple[str, tuple[str, ...]]]:
-    """The CSV header's lines, and its delimiter with the (unique) column labels DuckDB reads."""
-    header = read_csv_header(path)
-    labels = unique_labels(plan_columns(header.names, source.column_names))
-    reserved = {ROW_ID, LINE} & {label.lower() for label in labels}
-    if reserved:
-        raise HeaderProblem(header.lines, f"the column {reserved.pop()} is reserved by leadops: rename it")
-    return header.lines, (header.delimiter, tuple(labels))
-
-
-def _reader_sql(literal: str, labels: tuple[str, tuple[str, ...]] | None) -> str:
-    if labels is None:
-        return f"read_parquet({literal})"
-    delimiter, names = labels
-    columns = ", ".join(f"{quote_literal(name)}: 'VARCHAR'" for name in names)
-    return (
-        f"read_csv({literal}, header = true, auto_detect = false, delim = {quote_literal(delimiter)}, "
-        f"quote = '\"', escape = '\"', columns = {{{columns}}}, encoding = 'utf-8', strict_mode = true, "
-        f"max_line_size = {MAX_LINE_BYTES})"
-    )
-
-
-# A copied file's rows with their position in it: row ids of a table created inside a transaction
-# start at an offset, and subtracting the first gives each row's position.
-STAGED_ROWS = f"select *, rowid - (select min(rowid) from _batch_rows) as {ROW_ID} from _batch_rows"
-
-
-def _columns(described: list[tuple[str, str]], source: Source) -> dict[str, tuple[str, str]]:
-    """The staged columns by the contract column or custom field each becomes (`leadops.headers`)."""
-    staged = [(name, native_type) for name, native_type in described if name not in (ROW_ID, LINE)]
-    plan = plan_columns([name for name, _ in staged], source.column_names)
-    return {key: staged_column for (key, _), staged_column in zip(plan, staged, strict=True)}
-
-
-def _number_lines_spanned(con: duckdb.DuckDBPyConnection, described: list[tuple[str, str]], header_lines: int) -> str:
-    """A quoted value spans lines (an address, a note from the CRM): number each staged row by the
-    line it starts on, as an editor shows it, so that a reason points at the right line. Only for
-    files with more line breaks than rows, so other files pay nothing."""
-    breaks = " + ".join(
-        f"coalesce(length({quote_identifier(name)}) - length(replace({quote_identifier(name)}, chr(10), '')), 0)"
-        for name, _ in described
-        if name != ROW_ID
-    )
-    con.execute(
-        f"create or replace temp table _batch_lines as select {ROW_ID}, {header_lines} + 1 + {ROW_ID} + coalesce("
-        f"sum({breaks}) over (order by {ROW_ID} rows between unbounded preceding and 1 preceding), 0) as {LINE} "
-        "from _batch"
-    )
-    con.execute(
-        f"create or replace temp view _batch as select _staged.*, _batch_lines.{LINE} "
-        f"from ({STAGED_ROWS}) as _staged inner join _batch_lines using ({ROW_ID})"
-    )
-    return f"_batch.{LINE}"
-
-
-def _parquet_columns(con: duckdb.DuckDBPyConnection, literal: str) -> set[str]:
-    """The column names of a Parquet file, from its footer."""
-    return {name.lower() for (name,) in con.execute(f"select name from parquet_schema({literal})").fetchall()}
-
-
-def _line_of(message: str) -> int | None:
-    match = re.search(r"[Ll]ine:? (\d+)", message)
-    return int(match.group(1)) if match else None
-
-
-def _reader_problem(message: str) -> str:
-    """DuckDB's reader error as the problem a user fixes in the file: which line, and what is wrong."""
-    line = _line_of(message)
-    fields = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
-    if fields and line:
-        expected, found = fields.groups()
-        return f"the line has {found} field(s) where the header has {expected}"
-    size = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", message)
-    if size and line:
-        limit, actual = (int(n) for n in size.groups())
-        return f"the line is {actual:,} bytes long (at most {limit:,})"
-    return _first_line(message)
-
-
-def _first_line(message: str) -> str:
-    """The sentence of a DuckDB reader error that says what is wrong, without its advice."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    body = []
-    for line in lines:
-        if line.startswith(("Possible Solution", "file =", "LINE ")):
-            break
-        if not line.startswith(("Original Line", "CSV Error on Line")) and "Error on Line" not in line:
-            body.append(line)
-    text = " ".join(body) or (lines[0] if lines else "the file could not be read")
-    return re.sub(r"^[A-Za-z ]*Error: ", "", text)
-
-
 CHANGING = "changed while it was read (still being written?): nothing of it is kept, and a later run loads it"
 
 
@@ -357,7 +196,7 @@ def _load_file(
 ) -> FileReport:
     with transaction(con):
         digest, line_breaks = fingerprint
-        header_lines, found, line_sql = _read_into_batch(con, source, path, line_breaks)
+        header_lines, found, line_sql = read_into_batch(con, source, path, line_breaks)
         missing = [c for c in source.required if c not in found]
         if missing:
             raise FileRejected(
@@ -370,11 +209,11 @@ def _load_file(
             raise FileRejected(path, header_lines or None, "the file has a header but no rows")
         batch_id = con.execute("select coalesce(max(batch_id), 0) + 1 from raw.ingested_files").fetchone()[0]
         try:
-            con.execute(_validated_sql(source, found, line_sql))
+            con.execute(validated_sql(source, found, line_sql))
         except (duckdb.IOException, duckdb.InvalidInputException) as error:  # a Parquet file's pages are read here
-            raise FileRejected(path, _line_of(str(error)), _first_line(str(error))) from None
+            raise FileRejected(path, line_of(str(error)), first_line(str(error))) from None
         if source.is_append_only:
-            _refuse_keys_already_loaded(con, source)
+            refuse_keys_already_loaded(con, source)
         rows_quarantined = con.execute("select count(*) from _validated where _reason is not null").fetchone()[0]
         rows_loaded = rows_read - rows_quarantined
         # The gate (pandas, mostly holding the GIL) judges its sample while DuckDB (which releases
@@ -395,7 +234,7 @@ def _load_file(
                 _keep_lead_attributes(con, source, found, batch_id, name) if source.name == "leads" else []
             )
             con.execute(
-                f"insert into raw.quarantine select ?, ?, _line_number, _reason, {_record_sql(found)}, ? "
+                f"insert into raw.quarantine select ?, ?, _line_number, _reason, {record_sql(found)}, ? "
                 f"from _validated inner join _batch on _batch.{ROW_ID} = _validated._row_id where _reason is not null",
                 [source.name, name, batch_id],
             )
@@ -449,7 +288,7 @@ def _keep_lead_attributes(
         return []
     text = " union all ".join(
         f"select _batch.{ROW_ID} as _row_id, {quote_literal(attribute)} as attribute, "
-        f"{_cleaned_text_sql(f'_batch.{quote_identifier(original)}', native_type)} as value from _batch"
+        f"{cleaned_text_sql(f'_batch.{quote_identifier(original)}', native_type)} as value from _batch"
         for attribute, (original, native_type) in extras.items()
     )
     con.execute(
@@ -491,174 +330,3 @@ def _gate_verdict(gate: BatchGate, source: Source, path: Path, name: str, sample
     if errors:
         raise FileRejected(path, errors[0].line, "; ".join(f.problem for f in errors))
     return [f.problem for f in findings]
-
-
-def _validated_sql(source: Source, found: dict[str, tuple[str, str]], line_sql: str) -> str:
-    """Each row of `_batch` with its typed values and the reason it is refused, if it is.
-
-    Set-based passes: clean each text value once, type it and collect the contract's problems
-    (materialized once, as three passes read it), then find the keys the file repeats so that only
-    the last valid row of a key is kept. Most files repeat nothing, so repeats are found by a hash
-    of the key first (an integer aggregate) and confirmed on the few candidates, instead of
-    aggregating or windowing every key. The reasons are spelled out only for the rows that have a
-    problem, and the original record of a refused row is rebuilt when it is quarantined, not kept
-    for every row."""
-    cleaned, typed, reasons = [], [], []
-    for column in source.columns:
-        original, native_type = found.get(column.name, (None, "NULL"))
-        raw = f"_batch.{quote_identifier(original)}" if original else "null"
-        is_native = native_type == column.sql_type == "TIMESTAMP"
-        text = raw if is_native else _cleaned_text_sql(raw, native_type)
-        cleaned.append(f"{text} as {quote_identifier(column.name)}")
-        value, problems = _column_rules(column, f"cleaned.{quote_identifier(column.name)}", is_native)
-        typed.append(f"{value} as {quote_identifier(column.name)}")
-        reasons.extend(problems)
-    any_problem = " or ".join(f"({condition})" for condition, _ in reasons)
-    spelled_out = ", ".join(f"case when {condition} then {message} end" for condition, message in reasons)
-    keys = [quote_identifier(c) for c in source.key]
-    key_text = " || ', ' || ".join(
-        f"{quote_literal(c + ' ')} || {_in_quotes_sql('typed.' + quote_identifier(c))}" for c in source.key
-    )
-    same_key = " and ".join(f"typed.{k} = repeated.{k}" for k in keys)
-    return f"""
-        create or replace temp table _validated as
-        with cleaned as (
-            select
-                {", ".join(cleaned)},
-                {line_sql} as _line_number,
-                _batch.{ROW_ID} as _row_id
-            from _batch
-        ),
-        typed as materialized (
-            select
-                {", ".join(typed)},
-                _line_number,
-                _row_id,
-                case when {any_problem} then concat_ws('; ', {spelled_out}) end as _problems
-            from cleaned
-        ),
-        repeated_hashes as (
-            select hash({", ".join(keys)}) as _key_hash from typed group by 1 having count(*) > 1
-        ),
-        repeated as (
-            select {", ".join(keys)}, max(case when _problems is null then _line_number end) as _last_valid_line
-            from typed
-            where hash({", ".join(keys)}) in (select _key_hash from repeated_hashes)
-            group by {", ".join(keys)}
-            having count(*) > 1
-        )
-        select
-            typed.* exclude (_problems),
-            coalesce(
-                typed._problems,
-                case when typed._line_number < repeated._last_valid_line
-                    then {key_text} || ' appears again on line ' || repeated._last_valid_line
-                        || '; the last row is kept'
-                end
-            ) as _reason
-        from typed
-        left join repeated on {same_key}
-    """
-
-
-def _refuse_keys_already_loaded(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """Quarantine the rows of an append-only source whose key an earlier file already delivered."""
-    same_key = " and ".join(f"loaded.{quote_identifier(c)} = _validated.{quote_identifier(c)}" for c in source.key)
-    key_text = " || ', ' || ".join(
-        f"{quote_literal(c + ' ')} || {_in_quotes_sql('_validated.' + quote_identifier(c))}" for c in source.key
-    )
-    con.execute(
-        f"""
-        update _validated
-        set _reason = {key_text} || ' was already loaded from ' || loaded._file_name || ' line '
-            || loaded._line_number || '; it counts once'
-        from raw.{source.name} as loaded
-        where _validated._reason is null and {same_key}
-        """
-    )
-
-
-def _record_sql(found: dict[str, tuple[str, str]]) -> str:
-    """A refused row as the file had it, for `raw.quarantine.record`."""
-    fields = ", ".join(
-        f"{quote_identifier(original)} := cast(_batch.{quote_identifier(original)} as varchar)"
-        for original, _ in found.values()
-    )
-    return f"cast(struct_pack({fields}) as varchar)"
-
-
-def _cleaned_text_sql(raw: str, native_type: str) -> str:
-    """SQL for a value as text without the spaces, tabs and line breaks around it (spreadsheets
-    leave them around pasted values), empty text as null.
-
-    Trimming was the costliest part of validating a file (2.1 s of 3.4 s for the six text columns of
-    5M events) and almost no value needs it, so it runs only where the first or last character is a
-    space or a control character (every character it removes is one); elsewhere it would give the
-    value back unchanged."""
-    text = raw if native_type == "VARCHAR" else f"cast({raw} as varchar)"
-    trimmed = f"nullif(trim({text}, ' ' || chr(9) || chr(10) || chr(13)), '')"
-    return f"case when {text} = '' or ord({text}[1]) <= 32 or ord({text}[-1]) <= 32 then {trimmed} else {text} end"
-
-
-def _in_quotes_sql(expression: str) -> str:
-    """SQL that shows a value in single quotes inside a reason: email 'bob@'."""
-    return "'''' || " + expression + " || ''''"
-
-
-def _column_rules(column: Column, text: str, is_native: bool) -> tuple[str, list[tuple[str, str]]]:
-    """The SQL for the column's typed value and, for each reason the value can be refused, the
-    condition and the reason's text, given the value's cleaned text (or the value itself when the
-    file already has the contract's type).
-
-    A Parquet column that already has the contract's type is taken as it is: converting 50M
-    timestamps to text and back would cost more than the whole load.
-    """
-    name = column.name
-    if is_native:
-        return text, [(f"{text} is null", f"'missing required {name}'")] if column.required else []
-    shown = f"'{name} ' || {_in_quotes_sql(f'left({text}, 80)')}"
-    problems = []
-    if column.required:
-        problems.append((f"{text} is null", f"'missing required {name}'"))
-
-    if column.sql_type == "VARCHAR":
-        value = f"lower({text})" if name in {"email", "company_domain", "event_type", "stage"} else text
-        problems.append(
-            (
-                f"length({text}) > {column.max_length}",
-                f"'{name} is ' || length({text}) || ' characters long (at most {column.max_length})'",
-            )
-        )
-    elif column.sql_type == "TIMESTAMP":
-        value = f"try_cast({text} as timestamptz) at time zone 'UTC'"
-        problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not a timestamp'"))
-    elif column.sql_type == "BOOLEAN":
-        truthy = ", ".join(quote_literal(w) for w in TRUE_WORDS)
-        falsy = ", ".join(quote_literal(w) for w in FALSE_WORDS)
-        value = f"case when lower({text}) in ({truthy}) then true when lower({text}) in ({falsy}) then false end"
-        problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not true/false'"))
-    else:
-        value = f"try_cast({text} as {column.sql_type})"
-        if column.sql_type == "BIGINT":  # a cast would round 12.5 to 13: refuse instead
-            value = f"case when regexp_full_match({text}, '[+-]?[0-9]+') then {value} end"
-        kind = "a whole number" if column.sql_type == "BIGINT" else "a number"
-        problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not {kind}'"))
-        if name in NON_NEGATIVE:
-            problems.append((f"{value} < 0", f"{shown} || ' is negative'"))
-
-    if name == "email":
-        problems.append(
-            (
-                f"{text} is not null and not regexp_full_match({value}, {quote_literal(EMAIL_PATTERN)})",
-                f"{shown} || ' is not an address'",
-            )
-        )
-    if column.allowed:
-        allowed = ", ".join(quote_literal(v) for v in column.allowed)
-        problems.append(
-            (
-                f"{text} is not null and lower({text}) not in ({allowed})",
-                f"{shown} || ' is not one of {', '.join(column.allowed)}'",
-            )
-        )
-    return value, problems

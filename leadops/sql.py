@@ -1,4 +1,4 @@
-"""Small DuckDB helpers every writer shares: one transaction, and whether a table exists."""
+"""Small DuckDB helpers every writer shares: quoting, one transaction, and whether a table exists."""
 
 from __future__ import annotations
 
@@ -28,3 +28,11 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
             [schema, table],
         ).fetchone()[0]
     )
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
