@@ -15,6 +15,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LANDING = PROJECT_ROOT / "data" / "landing"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 DEFAULT_CONFIG = PROJECT_ROOT / "scoring.yml"
+EXIT_CODES = """exit codes:
+  0  done (status: the last run succeeded)
+  1  a run's problem: a rejected file, a failed step or error check, or a run that did not finish
+  2  a bad configuration or usage
+  3  another refresh holds the warehouse (run, backfill and train take it, one at a time;
+     the lock is <warehouse>.lock, released when its process ends, however it ends)"""
 
 
 def entrypoint() -> None:
@@ -30,11 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    from leadops.warehouse_lock import EXIT_WAREHOUSE_BUSY, WarehouseBusy, hold
+
     try:
-        return args.handler(args)
+        # Taken before any work, so a second refresh is told at once instead of waiting on DuckDB.
+        with hold(args.warehouse) if getattr(args, "writes", False) else contextlib.nullcontext():
+            return args.handler(args)
     except UserError as error:
         print(f"leadops: {error}", file=sys.stderr)
         return 2
+    except WarehouseBusy as error:
+        print(f"leadops: {error}", file=sys.stderr)
+        return EXIT_WAREHOUSE_BUSY
 
 
 class UserError(Exception):
@@ -49,7 +62,9 @@ def _date(text: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="leadops", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="leadops", description=__doc__, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(title="commands")
 
     demo = commands.add_parser("demo-data", help="write a seeded demo dataset into a landing folder")
@@ -61,7 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--if-empty", action="store_true", help="do nothing if the folder already has files")
     demo.set_defaults(handler=_demo_data)
 
-    run = commands.add_parser("run", help="refresh the whole graph through Dagster and print a summary")
+    run = commands.add_parser(
+        "run",
+        help="refresh the whole graph through Dagster and print a summary",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _refresh_options(run)
     run.add_argument(
         "--as-of",
@@ -70,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         help="score as of this date (default today in LEADOPS_TIMEZONE, UTC by default)",
     )
     run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_run, writes=True)
 
     backfill = commands.add_parser(
         "backfill", help="recompute the score history of past dates (the only way past history changes)"
@@ -78,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     _refresh_options(backfill)
     backfill.add_argument("--start", type=_date, required=True, help="first date to recompute (YYYY-MM-DD)")
     backfill.add_argument("--end", type=_date, required=True, help="last date to recompute (YYYY-MM-DD)")
-    backfill.set_defaults(handler=_backfill)
+    backfill.set_defaults(handler=_backfill, writes=True)
 
     explain = commands.add_parser("explain", help="print how a lead's score was made, factor by factor")
     explain.add_argument("lead_id")
@@ -106,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
     train.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scoring configuration (scoring.yml)")
-    train.set_defaults(handler=_train)
+    train.set_defaults(handler=_train, writes=True)
 
     status = commands.add_parser(
         "status", help="the last run, each table's rows and last refresh, failed checks and rejected files"
@@ -162,9 +182,17 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _read_only(warehouse: Path):
-    """The warehouse, read-only; while a refresh holds it, the published copy (as of the last
-    refresh), with a note on stderr saying so."""
+    """The warehouse, read-only, when it is the product of a finished run; else (a refresh holds it
+    or the last one did not finish) the published copy, which is whole, with a note on stderr."""
+    from leadops.status import unfinished_run
+
     con, source, note = _open_for_reading(warehouse)
+    if note is None and (unfinished := unfinished_run(con)):
+        run_id, started = unfinished
+        con.close()
+        con, source, note = _open_published(
+            warehouse, f"the last run {run_id} (started {started:%Y-%m-%d %H:%M:%S} UTC) did not finish"
+        )
     if note:
         print(f"note: reading {source}: {note}", file=sys.stderr)
     return con
@@ -174,18 +202,29 @@ def _open_for_reading(warehouse: Path):
     """(connection, the file it reads, why that is not the warehouse or None)."""
     import duckdb
 
-    from leadops.exports import published_folder
-
     if not warehouse.exists():
         raise UserError(f"the warehouse {warehouse} does not exist (run leadops run first)")
     try:
         return duckdb.connect(str(warehouse), read_only=True), warehouse, None
     except duckdb.IOException:
-        published = published_folder(warehouse) / "leadops.duckdb"
-        if not published.exists():
-            raise UserError(f"{warehouse} is locked by a running refresh and nothing is published yet") from None
-        note = f"{warehouse} is locked by a running refresh; this is the last published state"
-        return duckdb.connect(str(published), read_only=True), published, note
+        from leadops.warehouse_lock import holder
+
+        running = holder(warehouse)
+        return _open_published(
+            warehouse, f"a running refresh ({running.describe()})" if running else "a running refresh", locked=True
+        )
+
+
+def _open_published(warehouse: Path, why: str, locked: bool = False):
+    import duckdb
+
+    from leadops.exports import published_folder
+
+    published = published_folder(warehouse) / "leadops.duckdb"
+    if not published.exists():
+        raise UserError(f"{warehouse} is {'locked by ' if locked else 'not whole: '}{why} and nothing is published yet")
+    note = f"{warehouse} is {'locked by ' if locked else 'not whole: '}{why}; this is the last published state"
+    return duckdb.connect(str(published), read_only=True), published, note
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -263,10 +302,11 @@ def _train(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     """Reads the warehouse; while a refresh holds it, the published copy (as of the last refresh)."""
     from leadops.status import print_status
+    from leadops.warehouse_lock import holder
 
     con, source, note = _open_for_reading(args.warehouse)
     with con:
-        return print_status(con, f"{source} ({note})" if note else str(source))
+        return print_status(con, f"{source} ({note})" if note else str(source), holder(args.warehouse))
 
 
 def _lake_export(args: argparse.Namespace) -> int:

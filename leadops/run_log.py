@@ -5,6 +5,10 @@ away and which sales never sees. So at the end of every run (the CLI after an in
 run-status sensor after a daemon run) the run's events are summarised into `ops.*` tables:
 `ops.runs` (one row per run), `ops.asset_materializations`, `ops.check_results` and
 `ops.rejected_files`. Recording a run twice replaces its rows.
+
+A run is also recorded when it starts, before it writes anything, with the status `started`: a run
+killed before its end leaves that row, so `leadops status` can say it did not finish instead of
+reporting the run before it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ OPS_TABLES = {
     "runs": (
         "run_id varchar primary key, job_name varchar not null, as_of_date date, status varchar not null, "
         "started_at timestamp, finished_at timestamp, assets_materialized integer not null, "
-        "checks_failed integer not null, files_rejected integer not null, failed_steps varchar"
+        "checks_failed integer not null, files_rejected integer not null, failed_steps varchar, failure varchar"
     ),
     "asset_materializations": (
         "run_id varchar not null, asset_key varchar not null, materialized_at timestamp not null, row_count bigint, "
@@ -35,6 +39,10 @@ OPS_TABLES = {
     ),
     "rejected_files": "run_id varchar not null, source varchar not null, file_name varchar not null, problem varchar",
 }
+
+# Added after the first release: warehouses made before get them on their next run.
+ADDED_COLUMNS = {"runs": {"failure": "varchar"}}
+STARTED = "started"
 
 # Row counts come from the metadata each asset reports (ingest, dbt models, publishing).
 ROW_COUNT_KEYS = ("dagster/row_count", "table_rows")
@@ -52,6 +60,7 @@ class RunRecord:
     checks: list[tuple[str, str, bool, str, int | None, str | None]] = field(default_factory=list)
     rejected: list[tuple[str, str, str]] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
+    failure: str | None = None  # the run's failure in one line, e.g. "no space left on device at <path>"
 
 
 def summarise_run(run_id: str, job_name: str, as_of: str | None, status: str, records: list[Any]) -> RunRecord:
@@ -106,7 +115,9 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
         latest = {key: (stamp, rows) for key, stamp, rows in sorted(record.materializations, key=lambda m: m[1])}
         checks = {(asset, name): row for asset, name, *row in record.checks}
         con.execute(
-            "insert into ops.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into ops.runs (run_id, job_name, as_of_date, status, started_at, finished_at, "
+            "assets_materialized, checks_failed, files_rejected, failed_steps, failure) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 record.run_id,
                 record.job_name,
@@ -118,6 +129,7 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
                 sum(1 for passed, *_ in checks.values() if not passed),
                 len(record.rejected),
                 json.dumps(record.failed_steps) if record.failed_steps else None,
+                record.failure,
             ],
         )
         if latest:
@@ -137,7 +149,15 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
             )
 
 
+def record_start(con: duckdb.DuckDBPyConnection, run_id: str, job_name: str, as_of: str | None) -> None:
+    """Record a run as started, before it writes: the row its end replaces (see the module's doc)."""
+    record_run(con, RunRecord(run_id, job_name, as_of, STARTED, started_at=datetime.now(UTC).replace(tzinfo=None)))
+
+
 def ensure_ops_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists ops")
     for table, columns in OPS_TABLES.items():
         con.execute(f"create table if not exists ops.{table} ({columns})")
+    for table, added in ADDED_COLUMNS.items():
+        for column, kind in added.items():
+            con.execute(f"alter table ops.{table} add column if not exists {column} {kind}")

@@ -3,36 +3,46 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import duckdb
 
+from leadops.run_log import STARTED
 from leadops.sql import table_exists
+from leadops.warehouse_lock import Holder
 
 # Views are rebuilt from these on every run, so only tables have rows and a refresh time worth showing.
 REPORTED_SCHEMAS = ("raw", "config", "intermediate", "marts", "ops")
 
 
-def print_status(con: duckdb.DuckDBPyConnection, label: str) -> int:
+LAST_RUN = (
+    "select run_id, job_name, as_of_date, status, started_at, finished_at, assets_materialized, checks_failed, "
+    "files_rejected, failed_steps, {failure} from ops.runs order by started_at desc nulls last, run_id desc limit 1"
+)
+
+
+def print_status(con: duckdb.DuckDBPyConnection, label: str, running: Holder | None = None) -> int:
     """Print the last run, every table's rows and last refresh, and the last run's failures.
 
-    Returns 1 when the last run failed, had a failed error-severity check or rejected a file, so
-    scripts and cron can act on it.
+    Returns 1 when the last run failed, did not finish, had a failed error-severity check or
+    rejected a file, so scripts and cron can act on it. `running`: who holds the warehouse now.
     """
     print(f"leadops status of {label}")
     if not table_exists(con, "ops", "runs"):
         print("no run recorded yet (run leadops run)")
         return 1
-    last = con.execute(
-        "select run_id, job_name, as_of_date, status, started_at, finished_at, assets_materialized, "
-        "checks_failed, files_rejected, failed_steps from ops.runs order by finished_at desc, run_id limit 1"
-    ).fetchone()
-    run_id, job, as_of, status, started, finished, materialized, checks_failed, rejected, failed_steps = last
+    last = _last_run(con)
+    run_id, job, as_of, status, started, finished, materialized, checks_failed, rejected, failed_steps, failure = last
+    if status == STARTED:
+        return _print_unfinished(run_id, job, as_of, started, running)
     took = (finished - started).total_seconds() if started and finished else 0.0
     print(f"\nlast run {run_id} ({job}) as of {as_of}: {status.upper()}")
     print(f"  started {started:%Y-%m-%d %H:%M:%S} UTC, took {took:.1f} s")
     print(f"  {materialized} assets materialized, {checks_failed} failed checks, {rejected} rejected files")
     if failed_steps:
         print(f"  failed steps: {', '.join(json.loads(failed_steps))}")
+    if failure:
+        print(f"  failure: {failure}")
 
     print(f"\n  {'table':<44}{'rows':>12}  last refreshed (UTC)")
     for schema, table, refreshed in _tables(con):
@@ -59,6 +69,34 @@ def print_status(con: duckdb.DuckDBPyConnection, label: str) -> int:
 
     has_errors = any(severity == "ERROR" for _, _, severity, _, _ in failed)
     return int(status != "success" or has_errors or bool(rejected_files))
+
+
+def _last_run(con: duckdb.DuckDBPyConnection) -> tuple:
+    has_failure = con.execute(  # a published copy made before ops.runs had the column
+        "select count(*) from duckdb_columns() where database_name = current_database() "
+        "and schema_name = 'ops' and table_name = 'runs' and column_name = 'failure'"
+    ).fetchone()[0]
+    return con.execute(LAST_RUN.format(failure="failure" if has_failure else "null")).fetchone()
+
+
+def unfinished_run(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime] | None:
+    """(run id, start) of the last run when it was recorded as started and never as finished: the
+    warehouse may then hold some tables of that run and some of the one before."""
+    if not table_exists(con, "ops", "runs"):
+        return None
+    run_id, _, _, status, started, *_ = _last_run(con)
+    return (run_id, started) if status == STARTED else None
+
+
+def _print_unfinished(run_id: str, job: str, as_of, started: datetime, running: Holder | None) -> int:
+    if running:
+        print(f"\nlast run {run_id} ({job}) as of {as_of}: RUNNING ({running.describe()})")
+        return 0
+    print(f"\nlast run {run_id} ({job}) as of {as_of}: DID NOT FINISH")
+    print(f"  started {started:%Y-%m-%d %H:%M:%S} UTC; its process ended before recording an outcome (killed?)")
+    print("  the warehouse may hold tables of this run and of the one before; until a run finishes,")
+    print("  leadops segments, explain and export read the published copy")
+    return 1
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, object]]:

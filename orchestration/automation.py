@@ -18,7 +18,17 @@ from dagster_duckdb import DuckDBResource
 from leadops.dates import timezone_name, today
 from leadops.loader import file_state, landing_files
 from leadops.run_log import RunRecord, record_run, summarise_run
-from orchestration.resources import AS_OF_TAG, LANDING_ENV
+from leadops.warehouse_lock import holder
+from orchestration.resources import AS_OF_TAG, LANDING_ENV, WAREHOUSE_ENV
+
+# A refresh launched and not yet ended: the sensor and the schedule start no other behind it.
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 # Steps share one DuckDB file, which allows one writing process at a time: run them in one process.
 refresh_job = dg.define_asset_job(
@@ -45,7 +55,10 @@ refresh_job = dg.define_asset_job(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Refreshes everything every night, scoring as of the scheduled date.",
 )
-def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    busy = refresh_in_progress(context)
+    if busy:
+        return dg.SkipReason(busy)
     as_of = context.scheduled_execution_time.date().isoformat()
     return dg.RunRequest(run_key=f"nightly-{as_of}", tags={AS_OF_TAG: as_of})
 
@@ -60,6 +73,9 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     ),
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    busy = refresh_in_progress(context)
+    if busy:  # the files are still new at the next tick after it: nothing is lost by waiting
+        return dg.SensorResult(skip_reason=busy)
     seen = set(json.loads(context.cursor)) if context.cursor else set()
     files = landing_signatures(Path(os.environ[LANDING_ENV]))
     # A file modified within the settle time may still be being copied in: it waits for a later tick.
@@ -76,6 +92,20 @@ def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
         run_requests=[dg.RunRequest(run_key=run_key, tags={AS_OF_TAG: as_of, "leadops/new_files": str(len(new))})],
         cursor=json.dumps(sorted(ready)),
     )
+
+
+def refresh_in_progress(context: dg.SensorEvaluationContext | dg.ScheduleEvaluationContext) -> str | None:
+    """Why no refresh may start now, or None: a process holds the warehouse (`leadops run`, or a
+    run of the daemon), or a refresh is queued or starting and will."""
+    running = holder(os.environ[WAREHOUSE_ENV])
+    if running:
+        return f"another refresh ({running.describe()}) holds the warehouse"
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance, as in tests
+        return None
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=refresh_job.name, statuses=IN_PROGRESS), limit=1)
+    return f"refresh {runs[0].run_id} is {runs[0].status.value.lower()}" if runs else None
 
 
 def landing_signatures(landing: Path) -> dict[str, float]:

@@ -135,7 +135,9 @@ def publish(
         for table in HISTORY_TABLES
     }
     try:
-        counts, segments = write_copy(con, partial, target.parent, {t: h.files for t, h in history.items()})
+        counts, segments = write_copy(
+            con, partial, target.parent, {t: h.files for t, h in history.items()}, publication
+        )
     except BaseException:
         # Nothing of a copy that was never put in place stays on disk: a nightly schedule would
         # otherwise leave a full copy of the marts for every failed run.
@@ -151,7 +153,11 @@ def publish(
 
 
 def write_copy(
-    con: duckdb.DuckDBPyConnection, partial: Path, published: Path, history: dict[str, dict[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    partial: Path,
+    published: Path,
+    history: dict[str, dict[str, str]],
+    publication: str = "",
 ) -> tuple[dict, list]:
     """Copy the marts, the history tables as views over their slice files (`history`: table -> date
     -> file), and the run log for `leadops status`, into the new file `partial`; return the rows
@@ -167,12 +173,16 @@ def write_copy(
             else:
                 con.execute(f"create table published.marts.{table} as select * from marts.{table}")
         counts = {t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0] for t in PUBLISHED_TABLES}
-        # The run log and alerts as of the previous run, so `leadops status` works on this copy.
+        # The run log and alerts as of the previous run, so `leadops status` works on this copy;
+        # without this run's own row, which says `started` until the run ends, after the copy.
         con.execute("create schema published.ops")
         for (table,) in con.execute(
             "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'ops'"
         ).fetchall():
-            con.execute(f"create table published.ops.{table} as select * from ops.{table}")
+            mine = " where run_id <> ?" if table == "runs" else ""
+            con.execute(
+                f"create table published.ops.{table} as select * from ops.{table}{mine}", [publication] if mine else []
+            )
         con.execute(
             f"create table published.ops.{HISTORY_FILES} (table_name varchar, as_of_date varchar, file_name varchar)"
         )

@@ -7,11 +7,14 @@ Dagster process), with defaults under the repository's `data/` folder.
 import importlib.metadata
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from packaging import version
@@ -21,6 +24,8 @@ from leadops.alerts import notifier_from_env
 from leadops.config import ScoringConfig, load_config
 from leadops.dates import today
 from leadops.lake import export_lake
+from leadops.run_log import record_start
+from leadops.warehouse_lock import hold
 from orchestration.project import dbt_executable, dbt_project
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +53,9 @@ DUCKDB_MEMORY_LIMIT = os.environ.get("LEADOPS_DUCKDB_MEMORY_LIMIT", "2GB")
 # The date a run scores as of. `leadops run --as-of` and the schedule set it; without it, today
 # (leadops.dates: in the schedule's time zone).
 AS_OF_TAG = "leadops/as_of"
+# The jobs whose runs the run log records (the CLI and the run-status sensors): they are recorded
+# as started too, so one killed on the way is told apart from one that finished.
+RECORDED_JOBS = ("refresh",)
 
 
 # For steps that raise on a passing hiccup (a file briefly locked, a webhook timing out); each asset
@@ -132,12 +140,38 @@ class LeadopsDbtCli(DbtCliResource):
         return None
 
 
+class Warehouse(DuckDBResource):
+    """The DuckDB file, held by one run at a time (leadops.warehouse_lock) for the whole run."""
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        # dagster-duckdb closes its connection only when the block ends without an error: one left
+        # open made the run log's own connection fail with "a different configuration".
+        with super().get_connection() as con:
+            try:
+                yield con
+            finally:
+                con.close()
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["Warehouse"]:
+        run = context.dagster_run
+        if run is None or self.database == ":memory:":  # a sensor's evaluation, or a test's database
+            yield self
+            return
+        with hold(self.database):  # raises WarehouseBusy, naming the holder, without waiting
+            if run.job_name in RECORDED_JOBS:
+                with self.get_connection() as con:
+                    record_start(con, run.run_id, run.job_name, run.tags.get(AS_OF_TAG))
+            yield self
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
 
     return {
         # The same memory limit as dbt's connections (profiles.yml): the two processes take turns on
         # the file, and a bounded buffer pool spills large ingest batches to disk instead of growing.
-        "warehouse": DuckDBResource(
+        "warehouse": Warehouse(
             database=dg.EnvVar(WAREHOUSE_ENV), connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT}
         ),
         "landing": LandingFolder(path=dg.EnvVar(LANDING_ENV)),

@@ -1,0 +1,111 @@
+"""Faults an operator meets: a second refresh while one runs, a refresh killed with SIGKILL in its dbt
+step. Real `leadops run` processes on a real warehouse; the killed one is killed, not simulated."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from leadops.cli import main
+from leadops.demo_data import generate
+
+pytestmark = pytest.mark.integration
+DAY_1, DAY_2 = "2026-06-29", "2026-06-30"
+
+
+def leadops(*args: str) -> list[str]:
+    return [sys.executable, "-m", "leadops.cli", *args]
+
+
+def dbt_running_in_session(session: int) -> bool:
+    """A dbt process among the session's: the run is in its dbt step."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[3]) == session and "dbt" in cmdline and "leadops.cli" not in cmdline:
+            return True
+    return False
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what} after {seconds} s"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory):
+    """A baseline night, then a refresh that a second refresh meets and that is then killed with
+    SIGKILL in its dbt step. Returns what each command said and did."""
+    root = tmp_path_factory.mktemp("faults")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    generate(landing, leads=300, seed=5, end_date=date.fromisoformat(DAY_1))
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    refresh = ["run", "--landing", str(landing), "--warehouse", str(warehouse), "--quiet"]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.delenv("DAGSTER_HOME", raising=False)
+        assert main([*refresh, "--as-of", DAY_1]) == 0
+    results = {"warehouse": warehouse}
+
+    first = subprocess.Popen(leadops(*refresh, "--as-of", DAY_2), env=env, start_new_session=True)
+    try:
+        # In its dbt step the refresh's own process has let go of the DuckDB file (dbt holds it):
+        # only leadops' lock can tell a second refresh at once.
+        wait_for(lambda: dbt_running_in_session(first.pid), 300, "the first refresh's dbt step")
+        started = time.monotonic()
+        try:
+            second = subprocess.run(
+                leadops(*refresh, "--as-of", DAY_2), env=env, capture_output=True, text=True, timeout=60
+            )
+            results["second"] = (second.returncode, second.stderr, time.monotonic() - started, first.pid)
+        except subprocess.TimeoutExpired as waited:
+            results["second"] = (None, waited.stderr, time.monotonic() - started, first.pid)
+        results["killed_in_dbt"] = dbt_running_in_session(first.pid)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+
+    for command in ("status", "segments"):
+        done = subprocess.run(leadops(command, "--warehouse", str(warehouse)), env=env, capture_output=True, text=True)
+        results[command] = (done.returncode, done.stdout, done.stderr)
+    return results
+
+
+def test_a_second_refresh_is_refused_at_once_naming_the_holder(killed):
+    code, err, seconds, holder_pid = killed["second"]
+    assert code == 3, err
+    assert f"another refresh (PID {holder_pid}, started at 20" in err and "holds the warehouse" in err
+    assert seconds < 30  # the time to start Python; it waited on nothing
+
+
+def test_status_says_the_killed_run_did_not_finish(killed):
+    code, out, _ = killed["status"]
+    assert killed["killed_in_dbt"]
+    assert code == 1
+    assert f"as of {DAY_2}: DID NOT FINISH" in out
+
+
+def test_the_read_commands_read_the_whole_published_copy_after_a_killed_run(killed):
+    code, out, err = killed["segments"]
+    warehouse = killed["warehouse"]
+    published = warehouse.parent / "published" / "leadops.duckdb"
+    assert code == 0
+    assert f"note: reading {published}: {warehouse} is not whole: the last run " in err
+    assert "did not finish; this is the last published state" in err
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select distinct as_of_date::varchar from marts.lead_scores").fetchall() == [(DAY_1,)]
+        expected = con.execute("select segment, count(*) from marts.segment_members group by 1").fetchall()
+    printed = {tuple(line.split()) for line in out.splitlines()}
+    assert printed == {(segment, str(leads)) for segment, leads in expected}
