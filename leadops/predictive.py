@@ -812,8 +812,11 @@ def latest_model(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
 def score(con: duckdb.DuckDBPyConnection, config: ScoringConfig, as_of: date | None = None) -> ScoringResult:
     """Score every lead of marts.lead_scores with the latest model into marts.lead_predictions (replaced
     in one transaction). Without a trained model the table is left empty and the rules decide."""
-    as_of = as_of or data_as_of(con)
     ensure_model_tables(con)
+    if not con.execute("select count(*) from marts.lead_scores").fetchone()[0]:  # the leads_scored check says why
+        _replace_predictions(con, None)
+        return ScoringResult("no leads", None, 0, "no leads scored: nothing to predict")
+    as_of = as_of or data_as_of(con)
     found = latest_model(con)
     if found is None:
         why = (

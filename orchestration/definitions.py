@@ -11,6 +11,7 @@ from orchestration.automation import (
     run_log_on_success,
 )
 from orchestration.dbt import leadops_dbt_models
+from orchestration.findings import finding_checks
 from orchestration.ingest import ingest_assets, landing_specs
 from orchestration.predictive import conversion_model, lead_predictions, retrain_job, weekly_retrain
 from orchestration.publishing import published_marts, segment_exports
@@ -32,7 +33,7 @@ defs = dg.Definitions(
             else []
         ),
     ],
-    asset_checks=mart_checks if DBT_TARGET == EMBEDDED_TARGET else [],
+    asset_checks=[*mart_checks, *finding_checks] if DBT_TARGET == EMBEDDED_TARGET else [],
     jobs=[refresh_job, *([retrain_job] if DBT_TARGET == EMBEDDED_TARGET else [])],
     schedules=[nightly_refresh, *([weekly_retrain] if DBT_TARGET == EMBEDDED_TARGET else [])],
     sensors=[landing_files_sensor, run_log_on_success, run_log_on_failure],

@@ -135,7 +135,8 @@ def lead_predictions(
 
     with warehouse.get_connection() as con:
         result = score(con, scoring_config.load())
-    (context.log.info if result.status == "model" else context.log.warning)(result.message)
+    # No leads at all is reported once, by the leads_scored check, not again here.
+    (context.log.warning if result.status == "fallback" else context.log.info)(result.message)
     metadata = {"status": result.status, "rows": result.rows, "message": result.message}
     if result.model_version:
         metadata["model_version"] = result.model_version

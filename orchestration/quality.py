@@ -52,6 +52,8 @@ def _suite_check(suite: str) -> dg.AssetChecksDefinition:
     def check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
             frame = con.execute(sample_query(f"{schema}.{table}", con)).df()
+        if frame.empty:  # a mean of no rows fails as "1 unexpected, e.g. []"; leads_scored says why it is empty
+            return dg.AssetCheckResult(check_name=f"{table}_expectations", passed=True, description="no rows")
         return suite_check_result(validate_frame(frame, suite), check_name=f"{table}_expectations")
 
     return check
