@@ -4,7 +4,7 @@ nothing, since an empty or flat lead_scores is what the data gave, not a broken 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from leadops.findings import no_leads_scored
+from leadops.findings import no_leads_scored, unrankable_scores
 from orchestration.resources import as_of_for
 
 SCORES = dg.AssetKey(["marts", "lead_scores"])
@@ -26,4 +26,15 @@ def leads_scored(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResour
     return _finding(finding is None, finding, 0 if finding is None else 1)
 
 
-finding_checks = [leads_scored]
+@dg.asset_check(
+    asset=SCORES,
+    name="rules_rank_the_leads",
+    description="The scores differ: the rules find something to rank the leads by (events or fit attributes).",
+)
+def rules_rank_the_leads(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        finding = unrankable_scores(con)
+    return _finding(finding is None, finding and finding[1], finding[0] if finding else 0)
+
+
+finding_checks = [leads_scored, rules_rank_the_leads]

@@ -38,3 +38,22 @@ def test_a_refresh_whose_every_leads_file_is_rejected_reports_no_leads_scored_on
     assert "expect_column_mean_to_be_between" not in output  # the empty marts are that one finding, not three
     with duckdb.connect(str(published_folder(warehouse) / "leadops.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from marts.lead_scores").fetchone() == (0,)
+
+
+def test_leads_without_activity_or_any_fit_attribute_warn_that_the_rules_cannot_rank_them(
+    tmp_path, capsys, monkeypatch
+):
+    """X Education: 9,240 leads, no events, none of the attributes the fit rules read; all scored 0."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    rows = "".join(f"X{i},lead{i}@acme.io,2026-05-0{1 + i % 9}\n" for i in range(30))
+    _leads(landing, "lead_id,email,created_at\n" + rows)
+    code, output = _run(landing, warehouse, capsys, monkeypatch)
+
+    assert code == 0
+    assert (
+        "WARN check marts/lead_scores:rules_rank_the_leads failed (30 failing): all 30 leads score 0 (segment cold): "
+        "the rules cannot rank these leads, because there are no events (raw.activity is empty), so no engagement "
+        "rule can add points; no fit attribute is present: the fit rules use annual_revenue, country, department, "
+        "employees, industry, seniority, and no lead has a value for any of them"
+    ) in output
+    assert output.count("cannot rank") == 1
