@@ -44,8 +44,10 @@ $(DAGSTER_HOME)/dagster.yaml:
 demo-data: install
 	$(BIN)/leadops demo-data --leads $(DEMO_LEADS) --out $(LANDING) --if-empty
 
+# The refresh never trains (the weekly retrain does), so the first run trains here when the data allows it.
 run: prepare demo-data $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/leadops run --landing $(LANDING) --warehouse $(WAREHOUSE)
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/leadops train --warehouse $(WAREHOUSE) --if-untrained
 
 test: install-dev prepare
 	$(BIN)/pytest

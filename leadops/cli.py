@@ -126,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file")
     train.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="scoring configuration (scoring.yml)")
+    train.add_argument(
+        "--if-untrained", action="store_true", help="do nothing if a model is already trained (make run)"
+    )
     train.set_defaults(handler=_train, writes=True)
 
     status = commands.add_parser(
@@ -267,6 +270,9 @@ def _train(args: argparse.Namespace) -> int:
         load_config(args.config)
     except ConfigError as error:
         raise UserError(str(error)) from None
+    if args.if_untrained and (model := _trained_model(args.warehouse)):
+        print(f"model {model} is already trained; `leadops train` retrains")
+        return 0
     os.environ["LEADOPS_WAREHOUSE"] = str(args.warehouse.resolve())
     os.environ["LEADOPS_CONFIG"] = str(args.config.resolve())
     from orchestration.definitions import defs
@@ -297,6 +303,16 @@ def _train(args: argparse.Namespace) -> int:
         for exclusion in leaks:
             print(f"excluded {exclusion}")
     return 0 if result.success else 1
+
+
+def _trained_model(warehouse: Path) -> str | None:
+    import duckdb
+
+    from leadops.predictive import latest_model
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        found = latest_model(con)
+    return found[0] if found else None
 
 
 def _status(args: argparse.Namespace) -> int:
