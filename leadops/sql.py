@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,7 +17,10 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        # A COMMIT that fails (a full disk) has already ended the transaction: the rollback's
+        # "no transaction is active" would replace the cause.
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("rollback")
         raise
 
 

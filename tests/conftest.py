@@ -25,3 +25,19 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("LEADOPS_CONFIG", str(ROOT / "scoring.yml"))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     return landing, warehouse
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real filesystem of 6 MiB (tmpfs, mounted as root) to fill up; skipped where it cannot be mounted."""
+    import subprocess
+
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
