@@ -415,30 +415,63 @@ def _prepare_run(args: argparse.Namespace) -> None:
 
 def _refresh(args: argparse.Namespace, as_of: date) -> int:
     """One run of the Dagster `refresh` job as of a date; prints what it did, returns the problem count."""
-    from leadops.run_report import report_run
-    from orchestration.automation import record_run_log
+    from leadops.run_output import RunLog
     from orchestration.definitions import defs
     from orchestration.resources import AS_OF_TAG
 
-    # dbt's own log lines go to a file beside the warehouse; the terminal gets the numbers.
-    log_path = args.warehouse.parent / "logs" / "last_run.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     instance = _instance()
-    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+    # Dagster's and dbt's lines, stack traces included, go to the run's log; the terminal gets the causes.
+    with (
+        RunLog(args.warehouse.parent / "logs") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
         result = defs.resolve_job_def("refresh").execute_in_process(
             instance=instance,
             tags={AS_OF_TAG: as_of.isoformat()},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
-    # The daemon's run-status sensors do this for scheduled runs; an in-process run records itself.
-    record_run_log(instance, instance.get_run_by_id(result.run_id), str(args.warehouse))
-    problems = report_run(result, time.perf_counter() - started)
-    print(f"dbt log: {log_path}")
+    failure = _record(instance, result.run_id, args.warehouse)
+    problems = _report(result, time.perf_counter() - started, args.quiet)
     if problems:
-        print(f"\nleadops run as of {as_of} FAILED: {problems} problem(s) above", file=sys.stderr)
+        cause = f": {failure}" if failure else ""
+        print(f"\nleadops run as of {as_of} FAILED: {problems} problem(s) above{cause}", file=sys.stderr)
+    print(f"run log: {log.describe()}", file=sys.stderr if problems else sys.stdout)
     return problems
+
+
+def _report(result, seconds: float, quiet: bool) -> int:
+    """The run report; with --quiet, each failed step's one-line cause instead of its error chain."""
+    import io
+
+    from leadops.run_output import one_line_causes
+    from leadops.run_report import report_run
+
+    if not quiet:
+        return report_run(result, seconds)
+    findings = io.StringIO()
+    with contextlib.redirect_stderr(findings):
+        problems = report_run(result, seconds)
+    print(one_line_causes(findings.getvalue()), end="", file=sys.stderr)
+    return problems
+
+
+def _record(instance, run_id: str, warehouse: Path) -> str | None:
+    """Record the run in the warehouse's run log (the daemon's run-status sensors do this for its
+    runs); return the run's failure in one line. A run log that cannot be written is reported, not
+    raised: on a full disk the run's own failure is the news."""
+    import duckdb
+
+    from orchestration.automation import record_run_log, summarise_run_log
+
+    run = instance.get_run_by_id(run_id)
+    try:
+        return record_run_log(instance, run, str(warehouse)).failure
+    except (duckdb.Error, OSError) as error:
+        print(f"ERROR the run could not be recorded in {warehouse}: {error}", file=sys.stderr)
+        return summarise_run_log(instance, run).failure
 
 
 def _instance():

@@ -14,6 +14,7 @@ reporting the run before it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,14 @@ OPS_TABLES = {
 # Added after the first release: warehouses made before get them on their next run.
 ADDED_COLUMNS = {"runs": {"failure": "varchar"}}
 STARTED = "started"
+
+# A full disk shows as DuckDB's "Could not write file "<path>": No space left on device" or Python's
+# "[Errno 28] No space left on device: '<path>'", often under other errors that hide it.
+NO_SPACE = "No space left on device"
+NO_SPACE_PATHS = (
+    re.compile(r'file "([^"]+)": No space left on device'),
+    re.compile(r"\[Errno 28\] No space left on device: '([^']+)'"),
+)
 
 # Row counts come from the metadata each asset reports (ingest, dbt models, publishing).
 ROW_COUNT_KEYS = ("dagster/row_count", "table_rows")
@@ -102,7 +111,22 @@ def summarise_run(run_id: str, job_name: str, as_of: str | None, status: str, re
             )
         elif kind == "STEP_FAILURE":
             record.failed_steps.append(event.step_key)
+            record.failure = record.failure or failure_of(event.step_key, data.error)
     return record
+
+
+def failure_of(step: str, error: Any) -> str | None:
+    """A failed step's cause in one line: a full disk named with its path wherever in the chain of
+    errors it is, else the innermost error's first line. `error`: Dagster's SerializableErrorInfo."""
+    messages = []
+    while error is not None:
+        messages.append(error.message.strip())
+        error = error.cause or error.context
+    for message in messages:
+        if NO_SPACE in message:
+            found = next((m.group(1) for p in NO_SPACE_PATHS if (m := p.search(message))), None)
+            return f"no space left on device at {found}" if found else f"no space left on device ({message})"
+    return f"step {step}: {messages[-1].splitlines()[0]}" if messages else None
 
 
 def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:

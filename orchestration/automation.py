@@ -122,11 +122,15 @@ def record_run_log(instance: dg.DagsterInstance, run: dg.DagsterRun, database: s
     """Summarise a finished run's events into the warehouse's `ops.*` tables (see leadops.run_log)."""
     import duckdb
 
-    status = "success" if run.status == dg.DagsterRunStatus.SUCCESS else "failure"
-    record = summarise_run(run.run_id, run.job_name, run.tags.get(AS_OF_TAG), status, instance.all_logs(run.run_id))
+    record = summarise_run_log(instance, run)
     with duckdb.connect(database) as con:
         record_run(con, record)
     return record
+
+
+def summarise_run_log(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunRecord:
+    status = "success" if run.status == dg.DagsterRunStatus.SUCCESS else "failure"
+    return summarise_run(run.run_id, run.job_name, run.tags.get(AS_OF_TAG), status, instance.all_logs(run.run_id))
 
 
 @dg.run_status_sensor(

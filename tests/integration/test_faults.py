@@ -109,3 +109,29 @@ def test_the_read_commands_read_the_whole_published_copy_after_a_killed_run(kill
         expected = con.execute("select segment, count(*) from marts.segment_members group by 1").fetchall()
     printed = {tuple(line.split()) for line in out.splitlines()}
     assert printed == {(segment, str(leads)) for segment, leads in expected}
+
+
+def test_each_run_has_its_own_log_and_the_last_is_linked(killed):
+    logs = killed["warehouse"].parent / "logs"
+    baseline, killed_run = sorted((logs / "runs").glob("*.log"))  # the refused run wrote none
+    assert (logs / "last_run.log").resolve() == killed_run.resolve()
+    assert "refresh" in baseline.read_text()  # not written over by the runs after it
+
+
+def test_a_full_disk_is_the_runs_reported_and_recorded_failure(small_disk, tmp_path):
+    landing, warehouse = tmp_path / "landing", small_disk / "warehouse.duckdb"
+    generate(landing, leads=2000, seed=5, end_date=date.fromisoformat(DAY_1))  # more than 6 MiB loaded
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    command = ["run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", DAY_1, "--quiet"]
+
+    done = subprocess.run(leadops(*command), env=env, capture_output=True, text=True, timeout=600)
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "cannot rollback" not in done.stderr
+    assert f"FAILED: 1 problem(s) above: no space left on device at {warehouse}.wal" in done.stderr
+    (step,) = [line for line in done.stderr.splitlines() if line.startswith("ERROR step ")]
+    assert f'Could not write file "{warehouse}.wal": No space left on device' in step  # the original error
+    status = subprocess.run(leadops("status", "--warehouse", str(warehouse)), env=env, capture_output=True, text=True)
+    assert status.returncode == 1
+    assert f"as of {DAY_1}: FAILURE" in status.stdout
+    assert f"failure: no space left on device at {warehouse}.wal" in status.stdout
