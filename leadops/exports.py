@@ -8,6 +8,8 @@ the OWASP CSV-injection advice, so `=HYPERLINK(...)` in a name arrives as text.
 from __future__ import annotations
 
 import os
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -28,6 +30,7 @@ EXPORT_COLUMNS = {
 }
 FORMATS = ("csv", "parquet")
 FORMULA_START = r"^[=+\-@\t\r]"
+EXPORT_VERSIONS = ".exports"  # beside published/exports, the link to the current version
 TEXT_COLUMNS = ("email", "first_name", "last_name", "company", "top_reasons")
 
 
@@ -141,11 +144,36 @@ def export_segment(con: duckdb.DuckDBPyConnection, segment: str, file_format: st
     return known[segment]
 
 
-def export_all_segments(published: Path, folder: Path) -> dict[str, int]:
-    """Every segment and list as CSV and Parquet under `folder`; returns rows per file name.
+def export_all_segments(published: Path, folder: Path, version: str | None = None) -> dict[str, int]:
+    """Every segment and list as CSV and Parquet, as one version that `folder` switches to whole;
+    returns rows per file name.
 
-    The rows (with each lead's top reasons, an aggregate over all score factors) are computed once
-    and then filtered per segment, not recomputed for every file."""
+    `folder` (published/exports) is a link to `.exports/<version>/` beside it: the files are written
+    into a folder of their own and the link is replaced in one step, as the published copy is, so a
+    crash on the way leaves the previous version whole instead of files from two. The version before
+    stays for readers that followed the link before the swap; older ones and any a crash left are
+    deleted. The rows (with each lead's top reasons, an aggregate over all score factors) are
+    computed once and then filtered per segment, not recomputed for every file."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")  # a retried step writes a version of its own
+    version = f"{stamp}-{version}" if version else stamp
+    versions = folder.parent / EXPORT_VERSIONS
+    staging = versions / f"{version}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        written = _write_exports(published, staging)
+        staging.rename(versions / version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = _switch(folder, versions / version)
+    for old in versions.iterdir():
+        if old.name not in {version, previous}:
+            shutil.rmtree(old, ignore_errors=True)
+    return written
+
+
+def _write_exports(published: Path, folder: Path) -> dict[str, int]:
     written = {}
     with duckdb.connect() as con:
         con.execute(f"attach {quote_literal(str(published))} as published (read_only)")
@@ -153,17 +181,29 @@ def export_all_segments(published: Path, folder: Path) -> dict[str, int]:
         segments = segment_counts(con)
         sql, _ = export_query(None, with_list=True)
         con.execute(f"create temp table _export_rows as {sql}")
-        folder.mkdir(parents=True, exist_ok=True)
         for segment, rows in segments:
             for file_format in FORMATS:
                 out = folder / f"{segment}.{file_format}"
-                partial = out.with_name(f".{out.name}.partial")
                 options = "format csv, header true" if file_format == "csv" else "format parquet"
                 con.execute(
                     "copy (select * exclude (_list) from temp.main._export_rows where _list = ? "
-                    f"order by score desc, lead_id) to {quote_literal(str(partial))} ({options})",
+                    f"order by score desc, lead_id) to {quote_literal(str(out))} ({options})",
                     [segment],
                 )
-                os.replace(partial, out)
                 written[out.name] = rows
     return written
+
+
+def _switch(link: Path, target: Path) -> str | None:
+    """Point `link` at `target` in one step; return the name of the version it pointed at."""
+    previous = None
+    if link.is_symlink():
+        previous = Path(os.readlink(link)).name
+    elif link.is_dir():  # exports written in place by a leadops from before versions: moved aside once
+        previous = f"before-{target.name}"
+        link.rename(target.parent / previous)
+    temporary = link.with_name(f".{link.name}.{target.name}.link")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target.relative_to(link.parent))
+    os.replace(temporary, link)
+    return previous

@@ -15,7 +15,9 @@ that neither the new copy nor the one it replaces read are deleted once the new 
 so a reader that opened the previous copy can finish its queries.
 """
 
+import contextlib
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -90,12 +92,12 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     retry_policy=TRANSIENT_RETRY,
     description=(
         "published/exports/<segment>.csv and .parquet for every segment and list, with the stable CRM "
-        "columns of `leadops export`; spreadsheet formulas neutralised; each file replaced whole."
+        "columns of `leadops export`; spreadsheet formulas neutralised; all files switched to together."
     ),
 )
 def segment_exports(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     folder = published_folder(warehouse.database)
-    written = export_all_segments(folder / "leadops.duckdb", folder / "exports")
+    written = export_all_segments(folder / "leadops.duckdb", folder / "exports", version=context.run_id)
     context.log.info(f"exported {len(written)} files to {folder / 'exports'}")
     return dg.MaterializeResult(
         metadata={"folder": dg.MetadataValue.path(str(folder / "exports")), "files": dg.MetadataValue.json(written)}
@@ -128,7 +130,7 @@ def publish(
     the history slices that neither it nor the copy it replaced reads. Returns the rows per table,
     the leads per segment and each history table's slices."""
     partial = target.with_name(f".{target.name}.{publication}.partial")
-    partial.unlink(missing_ok=True)
+    remove_residue(target, older_than=time.time())
     previous = history_files_of(target)
     history = {
         table: publish_history(con, table, target.parent, as_of, previous.get(table, {}), publication)
@@ -150,6 +152,16 @@ def publish(
     for table, slices in history.items():
         delete_unread_slices(target.parent, table, keep=[slices.files, previous.get(table, {})])
     return counts, segments, history
+
+
+def remove_residue(target: Path, older_than: float) -> None:
+    """Delete the partial copies (and their WALs) that publications killed on the way left beside
+    `target`. One writer at a time (leadops.warehouse_lock) makes every one older than this
+    publication residue; the age is checked all the same."""
+    for leftover in target.parent.glob(f".{target.name}.*.partial*"):
+        with contextlib.suppress(FileNotFoundError):
+            if leftover.stat().st_mtime < older_than:
+                leftover.unlink()
 
 
 def write_copy(

@@ -104,3 +104,19 @@ def test_a_copy_made_before_copies_listed_their_slices_is_followed_on(tmp_path):
     assert history["lead_score_history"].written == ["2026-06-30"]
     with duckdb.connect(str(target), read_only=True) as copy:
         assert score_history(copy) == [("2026-06-29", 10), ("2026-06-30", 20)]
+
+
+def test_partial_copies_that_killed_publications_left_are_removed(tmp_path):
+    con = warehouse_with_marts(tmp_path / "warehouse.duckdb")
+    target = tmp_path / "published" / "leadops.duckdb"
+    target.parent.mkdir()
+    killed = target.with_name(".leadops.duckdb.killed-run.partial")
+    half = duckdb.connect(str(killed))  # a copy cut short: a file and its WAL
+    half.execute("create table t as select * from range(1000)")
+    killed.with_name(f"{killed.name}.wal").write_bytes(b"\0" * 4096)
+    half.close()
+    killed.with_name(f"{killed.name}.wal").write_bytes(b"\0" * 4096)
+
+    publish(con, target, JUNE_29, "run1")
+
+    assert sorted(path.name for path in target.parent.iterdir() if path.is_file()) == ["leadops.duckdb"]
