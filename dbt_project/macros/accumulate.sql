@@ -40,13 +40,14 @@
     (select max(accumulated_as_of_date) from {{ this }}) > {{ leadops.as_of_date() }}
 {%- endmacro %}
 
-{#- The events an accumulated model has not counted yet, on or before the as_of date. `carried` is
-    the model's own rows (`this`); without them (a first run, a rebuild) every event counts. Each
-    call is a scan of its own: a CTE over all the events that two others read would be materialized
-    whole by DuckDB. -#}
-{% macro events_not_yet_accumulated(carried) -%}
+{#- The events an accumulated model has not counted yet, on or before the as_of date. `events` is
+    the raw activity (stg_raw__activity) and `carried` the model's own rows (`this`); without them
+    (a first run, a rebuild) every event counts. A model passes the relation itself rather than an
+    import CTE when it scans the events twice: DuckDB materializes a CTE that two others read,
+    the whole history. -#}
+{% macro events_not_yet_accumulated(events, carried) -%}
     select events.*
-    from {{ ref('stg_raw__activity') }} as events
+    from {{ events }} as events
     {%- if is_incremental() %}
     cross join (
         select
@@ -66,37 +67,21 @@
         {%- endif %}
 {%- endmacro %}
 
-{#- The two import CTEs of an accumulated model: `carried`, its own rows (on an incremental run),
-    and `new_events`, the events it has not counted yet. -#}
-{% macro carried_and_new_events() -%}
-{% if is_incremental() -%}
-carried as (
-
-    select * from {{ this }}
-
-),
-{%- endif %}
-
-new_events as (
-
-    {{ leadops.events_not_yet_accumulated('carried') }}
-
-),
-{%- endmacro %}
-
-{#- The last ingest batch loaded: the rows a run writes have seen every batch up to it. -#}
-{% macro last_ingest_batch() -%}
-    (select max(ingest_batch_id) from {{ ref('stg_raw__activity') }})
+{#- The last ingest batch of `events` (stg_raw__activity): the rows a run writes have seen every
+    batch up to it. -#}
+{% macro last_ingest_batch(events) -%}
+    (select max(ingest_batch_id) from {{ events }})
 {%- endmacro %}
 
 {#- The configuration the engagement state depends on: the engagement rules' matching and points
-    (not their caps and groups, which readers apply) and the event types that reset engagement. A
-    change rebuilds the state (forget_stale_accumulation). -#}
-{% macro engagement_configuration_fingerprint() -%}
+    (not their caps and groups, which readers apply) and the event types that reset engagement.
+    `engagement_rules` and `event_lists` are stg_config__engagement_rules and stg_config__event_lists.
+    A change rebuilds the state (forget_stale_accumulation). -#}
+{% macro engagement_configuration_fingerprint(engagement_rules, event_lists) -%}
     {{ leadops.configuration_fingerprint([
         'select rule_name, event_type, url_contains, points, half_life_days, window_days from '
-            ~ ref('stg_config__engagement_rules'),
-        'select value from ' ~ ref('stg_config__event_lists') ~ " where list_name = 'escape_event_type'",
+            ~ engagement_rules,
+        'select value from ' ~ event_lists ~ " where list_name = 'escape_event_type'",
     ]) }}
 {%- endmacro %}
 
@@ -148,13 +133,14 @@ new_events as (
 {%- endmacro %}
 
 {#- Pre-hook of int_activity_in_window: drop the events that left the window; drop them all
-    when the run goes back in time or the window's length changed. -#}
-{% macro slide_activity_window() -%}
+    when the run goes back in time or the window's length changed (`parameters`:
+    stg_config__parameters). -#}
+{% macro slide_activity_window(parameters) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where
             {{ leadops.accumulated_after_as_of() }}
-            or window_days <> (select {{ leadops.activity_window_days() }} from {{ ref('stg_config__parameters') }})
+            or window_days <> (select {{ leadops.activity_window_days() }} from {{ parameters }})
             or occurred_at
             < cast({{ dbt.dateadd('day', '1 - window_days', leadops.as_of_date()) }} as {{ dbt.type_timestamp() }})
     {%- endif -%}
@@ -162,13 +148,14 @@ new_events as (
 
 {#- Post-hook of int_activity_in_window: a night with no new events in the window adds no rows,
     yet the window has slid; stamping one row with the run's as_of date and batch lets a later
-    run that goes back in time see that it must rebuild the window (slide_activity_window). -#}
-{% macro stamp_activity_window() -%}
+    run that goes back in time see that it must rebuild the window (slide_activity_window).
+    `events` is stg_raw__activity. -#}
+{% macro stamp_activity_window(events) -%}
     {%- if is_incremental() -%}
         update {{ this }}
         set
             accumulated_as_of_date = {{ leadops.as_of_date() }},
-            through_batch_id = {{ leadops.last_ingest_batch() }}
+            through_batch_id = {{ leadops.last_ingest_batch(events) }}
         where rowid = (select min(rowid) from {{ this }})
     {%- endif -%}
 {%- endmacro %}

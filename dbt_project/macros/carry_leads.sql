@@ -30,37 +30,40 @@
 {%- endmacro %}
 
 {#- What int_leads_enriched depends on besides the CRM: the title keywords and the personal
-    email domains (the competitor list is read by int_lead_signals, which is not carried). -#}
-{% macro lead_enrichment_fingerprint() -%}
+    email domains (the competitor list is read by int_lead_signals, which is not carried).
+    `title_keywords` and `domain_lists` are stg_config__title_keywords and stg_config__domain_lists. -#}
+{% macro lead_enrichment_fingerprint(title_keywords, domain_lists) -%}
     {{ leadops.configuration_fingerprint([
-        'select * from ' ~ ref('stg_config__title_keywords'),
-        'select * from ' ~ ref('stg_config__domain_lists') ~ " where list_name = 'personal_email'",
+        'select * from ' ~ title_keywords,
+        'select * from ' ~ domain_lists ~ " where list_name = 'personal_email'",
     ]) }}
 {%- endmacro %}
 
-{#- What int_fit_rules_matched depends on besides int_leads_enriched: the fit rules. -#}
-{% macro fit_rules_fingerprint() -%}
-    {{ leadops.configuration_fingerprint(['select * from ' ~ ref('stg_config__fit_rules')]) }}
+{#- What int_fit_rules_matched depends on besides int_leads_enriched: the fit rules
+    (stg_config__fit_rules). -#}
+{% macro fit_rules_fingerprint(fit_rules) -%}
+    {{ leadops.configuration_fingerprint(['select * from ' ~ fit_rules]) }}
 {%- endmacro %}
 
 {#- Pre-hook of int_leads_enriched: forget every lead when the run goes back in time or the
-    keywords or domain lists changed, and a lead whose latest CRM row dates it after as_of. -#}
-{% macro forget_stale_leads() -%}
+    keywords or domain lists changed (`fingerprint`, lead_enrichment_fingerprint), and a lead whose
+    latest CRM row (`crm_leads`: stg_raw__leads) dates it after as_of. -#}
+{% macro forget_stale_leads(crm_leads, fingerprint) -%}
     {%- if is_incremental() and not leadops.carried_rows_have('row_version') -%}
         delete from {{ this }}
     {%- else -%}
         {{ leadops.forget_stale_accumulation(
-            leadops.lead_enrichment_fingerprint(),
-            also='lead_id in (select lead_id from ' ~ ref('stg_raw__leads')
+            fingerprint,
+            also='lead_id in (select lead_id from ' ~ crm_leads
                 ~ ' where cast(created_at as date) > ' ~ leadops.as_of_date() ~ ')',
         ) }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of a model carried per lead downstream of int_leads_enriched: forget the rows of leads
-    whose version moved or that are gone, and every row when `fingerprint` (the configuration the
-    model depends on) changed. The model then computes the leads it has no rows for. -#}
-{% macro forget_changed_leads(fingerprint) -%}
+{#- Pre-hook of a model carried per lead downstream of int_leads_enriched (`leads`): forget the rows
+    of leads whose version moved or that are gone, and every row when `fingerprint` (the
+    configuration the model depends on) changed. The model then computes the leads it has no rows for. -#}
+{% macro forget_changed_leads(leads, fingerprint) -%}
     {%- if is_incremental() and not leadops.carried_rows_have('lead_row_version') -%}
         delete from {{ this }}
     {%- elif is_incremental() -%}
@@ -69,7 +72,7 @@
             configuration_fingerprint <> ({{ fingerprint }})
             or not exists (
                 select 1
-                from {{ ref('int_leads_enriched') }} as leads
+                from {{ leads }} as leads
                 where
                     leads.lead_id = {{ this }}.lead_id
                     and leads.row_version = {{ this }}.lead_row_version
@@ -77,13 +80,13 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The leads of int_leads_enriched a carried model has not computed (all of them on a full
-    build): those whose version none of its rows has. Every lead of a version is written by one
+{#- The leads of int_leads_enriched (`leads`) a carried model has not computed (all of them on a
+    full build): those whose version none of its rows has. Every lead of a version is written by one
     run of int_leads_enriched and computed by the next run of the model, so a version present is
     a version done, and a lead that yields no rows (no fit rule matches) is not computed again. -#}
-{% macro leads_to_compute() -%}
+{% macro leads_to_compute(leads) -%}
     select leads.*
-    from {{ ref('int_leads_enriched') }} as leads
+    from {{ leads }} as leads
     {%- if leadops.carried_rows_have('lead_row_version') %}
     left join (select distinct lead_row_version from {{ this }}) as computed
         on leads.row_version = computed.lead_row_version

@@ -9,14 +9,15 @@
 {%- endmacro %}
 
 {#- The label of the first band (highest min_points first) that `points_column` reaches.
-    `relation` must have `key_column` and `points_column`; the last band is the catch-all. -#}
-{% macro assign_band(relation, key_column, points_column, band_type) -%}
+    `relation` must have `key_column` and `points_column`; `bands` is stg_config__bands, where the
+    last band of each type is the catch-all. -#}
+{% macro assign_band(relation, key_column, points_column, band_type, bands) -%}
     select
         scored.{{ key_column }},
         bands.label,
         row_number() over (partition by scored.{{ key_column }} order by bands.band_rank) as band_order
     from {{ relation }} as scored
-    inner join {{ ref('stg_config__bands') }} as bands
+    inner join {{ bands }} as bands
         on
             bands.band_type = '{{ band_type }}'
             and (bands.min_points is null or scored.{{ points_column }} >= bands.min_points)

@@ -1,7 +1,8 @@
 {#- The leads of marketing-qualified accounts, each with the account lift's points and the reason.
-    `leads` is any relation with lead_id and account_domain. Both the factor rows and the score read
-    it, so the score adds up the same lift that a lead's factors show. -#}
-{% macro leads_lifted_by_their_account(leads) -%}
+    `leads` is any relation with lead_id and account_domain, `accounts` is account_rollup and
+    `parameters` stg_config__parameters. Both the factor rows and the score read it, so the score
+    adds up the same lift that a lead's factors show. -#}
+{% macro leads_lifted_by_their_account(leads, accounts, parameters) -%}
     select
         leads.lead_id,
         {{ leadops.points('parameters.account_lift_points') }} as points,
@@ -14,9 +15,9 @@
             "' departments'",
         ]) }} as evidence
     from {{ leads }} as leads
-    inner join {{ ref('account_rollup') }} as accounts
+    inner join {{ accounts }} as accounts
         on leads.account_domain = accounts.account_domain
-    cross join {{ ref('stg_config__parameters') }} as parameters
+    cross join {{ parameters }} as parameters
     where accounts.is_marketing_qualified
 {%- endmacro %}
 

@@ -2,21 +2,42 @@
     compares it with, and at least the 35 days the activity counts look at. A window that slides:
     each run drops the days that left it and adds the events it has not seen. -#}
 {{ config(
-    pre_hook="{{ leadops.slide_activity_window() }}",
-    post_hook="{{ leadops.stamp_activity_window() }}",
+    pre_hook="{{ leadops.slide_activity_window(ref('stg_config__parameters')) }}",
+    post_hook="{{ leadops.stamp_activity_window(ref('stg_raw__activity')) }}",
     **leadops.accumulated(none)
 ) }}
 
 with
 
-window_length as (
+-- The raw activity is passed to each scan of it, not read through an import CTE: DuckDB would
+-- materialize a CTE that two others read, the whole history.
 
-    select {{ leadops.activity_window_days() }} as window_days
-    from {{ ref('stg_config__parameters') }}
+parameters as (
+
+    select * from {{ ref('stg_config__parameters') }}
 
 ),
 
-{{ leadops.carried_and_new_events() }}
+{% if is_incremental() -%}
+carried as (
+
+    select * from {{ this }}
+
+),
+
+{% endif -%}
+new_events as (
+
+    {{ leadops.events_not_yet_accumulated(ref('stg_raw__activity'), 'carried') }}
+
+),
+
+window_length as (
+
+    select {{ leadops.activity_window_days() }} as window_days
+    from parameters
+
+),
 
 final as (
 
@@ -29,7 +50,7 @@ final as (
         new_events.campaign_id,
         window_length.window_days,
         {{ leadops.as_of_date() }} as accumulated_as_of_date,
-        {{ leadops.last_ingest_batch() }} as through_batch_id
+        {{ leadops.last_ingest_batch(ref('stg_raw__activity')) }} as through_batch_id
     from new_events
     cross join window_length
     where

@@ -1,11 +1,16 @@
 {#- One row per lead and engagement rule without a window: the events counted since the lead's
     latest escape and their points, decayed to the as_of date the row was computed for. -#}
 {{ config(
-    pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint()) }}",
+    pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint(
+        ref('stg_config__engagement_rules'), ref('stg_config__event_lists')
+    )) }}",
     **leadops.accumulated(['lead_id', 'rule_name'])
 ) }}
 
 with
+
+-- The raw activity is passed to each scan of it, not read through an import CTE: DuckDB would
+-- materialize a CTE that two others read, the whole history.
 
 rules as (
 
@@ -25,7 +30,28 @@ resets as (
 
 ),
 
-{{ leadops.carried_and_new_events() }}
+-- What the points were counted under; the pre-hook rebuilds them when it changes.
+configuration as (
+
+    {{ leadops.engagement_configuration_fingerprint(
+        ref('stg_config__engagement_rules'), ref('stg_config__event_lists')
+    ) }} as fingerprint
+
+),
+
+{% if is_incremental() -%}
+carried as (
+
+    select * from {{ this }}
+
+),
+
+{% endif -%}
+new_events as (
+
+    {{ leadops.events_not_yet_accumulated(ref('stg_raw__activity'), 'carried') }}
+
+),
 
 {% if is_incremental() -%}
 escape_types as (
@@ -160,8 +186,8 @@ final as (
         max(last_event_at) as last_event_at,
         sum(decayed_points) as decayed_points,
         {{ leadops.as_of_date() }} as accumulated_as_of_date,
-        {{ leadops.last_ingest_batch() }} as through_batch_id,
-        ({{ leadops.engagement_configuration_fingerprint() }}) as configuration_fingerprint
+        {{ leadops.last_ingest_batch(ref('stg_raw__activity')) }} as through_batch_id,
+        (select configuration.fingerprint from configuration) as configuration_fingerprint
     from per_rule
     group by lead_id, rule_name, counted_after_reset_at
 

@@ -1,21 +1,36 @@
 {#- One row per lead and fit rule it matches. Carried per lead (macros/carry_leads.sql): a run
     matches only the leads int_leads_enriched rewrote, and every lead when the fit rules change. -#}
 {{ config(
-    pre_hook="{{ leadops.forget_changed_leads(leadops.fit_rules_fingerprint()) }}",
+    pre_hook="{{ leadops.forget_changed_leads(
+        ref('int_leads_enriched'), leadops.fit_rules_fingerprint(ref('stg_config__fit_rules'))
+    ) }}",
     **leadops.carried_per_lead(none)
 ) }}
 
 with
 
-leads as (
+enriched_leads as (
 
-    {{ leadops.leads_to_compute() }}
+    select * from {{ ref('int_leads_enriched') }}
 
 ),
 
 rules as (
 
     select * from {{ ref('stg_config__fit_rules') }}
+
+),
+
+-- What the leads were matched under; the pre-hook forgets every row when it changes.
+configuration as (
+
+    {{ leadops.fit_rules_fingerprint(ref('stg_config__fit_rules')) }} as fingerprint
+
+),
+
+leads as (
+
+    {{ leadops.leads_to_compute('enriched_leads') }}
 
 ),
 
@@ -97,12 +112,6 @@ matches as (
     select * from text_matches
     union all
     select * from numeric_matches
-
-),
-
-configuration as (
-
-    {{ leadops.fit_rules_fingerprint() }} as fingerprint
 
 ),
 

@@ -1,10 +1,15 @@
 {#- One row per lead with events: what it did up to the as_of date, carried from run to run. -#}
 {{ config(
-    pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint()) }}",
+    pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint(
+        ref('stg_config__engagement_rules'), ref('stg_config__event_lists')
+    )) }}",
     **leadops.accumulated('lead_id')
 ) }}
 
 with
+
+-- The raw activity is passed to each scan of it, not read through an import CTE: DuckDB would
+-- materialize a CTE that two others read, the whole history.
 
 escape_types as (
 
@@ -13,7 +18,28 @@ escape_types as (
 
 ),
 
-{{ leadops.carried_and_new_events() }}
+-- What the totals were counted under; the pre-hook rebuilds them when it changes.
+configuration as (
+
+    {{ leadops.engagement_configuration_fingerprint(
+        ref('stg_config__engagement_rules'), ref('stg_config__event_lists')
+    ) }} as fingerprint
+
+),
+
+{% if is_incremental() -%}
+carried as (
+
+    select * from {{ this }}
+
+),
+
+{% endif -%}
+new_events as (
+
+    {{ leadops.events_not_yet_accumulated(ref('stg_raw__activity'), 'carried') }}
+
+),
 
 new_totals as (
 
@@ -37,7 +63,7 @@ new_totals as (
 new_escape_events as (
 
     -- A scan of its own (rare rows), so that new_events is read once.
-    {{ leadops.events_not_yet_accumulated('carried') }}
+    {{ leadops.events_not_yet_accumulated(ref('stg_raw__activity'), 'carried') }}
 
 ),
 
@@ -138,8 +164,8 @@ final as (
         latest_escapes.reset_event_id,
         latest_escapes.reset_by,
         {{ leadops.as_of_date() }} as accumulated_as_of_date,
-        {{ leadops.last_ingest_batch() }} as through_batch_id,
-        ({{ leadops.engagement_configuration_fingerprint() }}) as configuration_fingerprint
+        {{ leadops.last_ingest_batch(ref('stg_raw__activity')) }} as through_batch_id,
+        (select configuration.fingerprint from configuration) as configuration_fingerprint
     from totals
     left join latest_escapes
         on totals.lead_id = latest_escapes.lead_id and latest_escapes.recency = 1

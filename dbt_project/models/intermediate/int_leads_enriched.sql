@@ -4,7 +4,12 @@
     "coalesce(leads.first_name, '')", "' '", "coalesce(leads.last_name, '')", "' '",
     "coalesce(leads.job_title, '')", "' '", "leads.email",
 ]) -%}
-{{ config(pre_hook="{{ leadops.forget_stale_leads() }}", **leadops.carried_per_lead('lead_id')) }}
+{{ config(
+    pre_hook="{{ leadops.forget_stale_leads(ref('stg_raw__leads'), leadops.lead_enrichment_fingerprint(
+        ref('stg_config__title_keywords'), ref('stg_config__domain_lists')
+    )) }}",
+    **leadops.carried_per_lead('lead_id')
+) }}
 
 with
 
@@ -31,6 +36,15 @@ personal_domains as (
 
     select domain from {{ ref('stg_config__domain_lists') }}
     where list_name = 'personal_email'
+
+),
+
+-- What the leads were enriched under; the pre-hook rewrites every lead when it changes.
+configuration as (
+
+    {{ leadops.lead_enrichment_fingerprint(
+        ref('stg_config__title_keywords'), ref('stg_config__domain_lists')
+    ) }} as fingerprint
 
 ),
 
@@ -200,7 +214,7 @@ run_marks as (
                 select ingest_batch_id from accounts
             ) as batches
         ) as batch_id,
-        ({{ leadops.lead_enrichment_fingerprint() }}) as fingerprint
+        (select configuration.fingerprint from configuration) as fingerprint
 
 ),
 

@@ -3,7 +3,22 @@
 
 with
 
-{{ leadops.carried_and_new_events() }}
+-- The raw activity is passed to each scan of it, not read through an import CTE: DuckDB would
+-- materialize a CTE that two others read, the whole history.
+
+{% if is_incremental() -%}
+carried as (
+
+    select * from {{ this }}
+
+),
+
+{% endif -%}
+new_events as (
+
+    {{ leadops.events_not_yet_accumulated(ref('stg_raw__activity'), 'carried') }}
+
+),
 
 new_campaigns as (
 
@@ -45,7 +60,7 @@ final as (
         max(last_delivered_at) as last_delivered_at,
         max(opened) = 1 as is_opened,
         {{ leadops.as_of_date() }} as accumulated_as_of_date,
-        {{ leadops.last_ingest_batch() }} as through_batch_id
+        {{ leadops.last_ingest_batch(ref('stg_raw__activity')) }} as through_batch_id
     from campaigns
     group by lead_id, campaign_id
 

@@ -24,6 +24,12 @@ parameters as (
 
 ),
 
+bands as (
+
+    select * from {{ ref('stg_config__bands') }}
+
+),
+
 rule_points as (
 
     select
@@ -53,7 +59,7 @@ capped as (
 
 tiers as (
 
-    {{ leadops.assign_band('capped', 'lead_id', 'engagement_points', 'engagement_tier') }}
+    {{ leadops.assign_band('capped', 'lead_id', 'engagement_points', 'engagement_tier', 'bands') }}
 
 ),
 

@@ -12,6 +12,12 @@ matched as (
 
 ),
 
+bands as (
+
+    select * from {{ ref('stg_config__bands') }}
+
+),
+
 fit_points as (
 
     select
@@ -27,7 +33,7 @@ fit_points as (
 
 grades as (
 
-    {{ leadops.assign_band('fit_points', 'lead_id', 'fit_points', 'fit_grade') }}
+    {{ leadops.assign_band('fit_points', 'lead_id', 'fit_points', 'fit_grade', 'bands') }}
 
 ),
 

@@ -36,12 +36,6 @@ resets as (
 
 ),
 
-lifted_accounts as (
-
-    {{ leadops.leads_lifted_by_their_account('fit') }}
-
-),
-
 signal_rules as (
 
     select * from {{ ref('int_signal_rules_matched') }}
@@ -51,6 +45,12 @@ signal_rules as (
 negative as (
 
     select * from {{ ref('lead_negative_signals') }}
+
+),
+
+lifted_accounts as (
+
+    {{ leadops.leads_lifted_by_their_account('fit', ref('account_rollup'), ref('stg_config__parameters')) }}
 
 ),
 

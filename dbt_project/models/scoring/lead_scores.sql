@@ -24,9 +24,15 @@ urgency as (
 
 ),
 
+bands as (
+
+    select * from {{ ref('stg_config__bands') }}
+
+),
+
 lifted as (
 
-    {{ leadops.leads_lifted_by_their_account('fit') }}
+    {{ leadops.leads_lifted_by_their_account('fit', ref('account_rollup'), ref('stg_config__parameters')) }}
 
 ),
 
@@ -55,7 +61,7 @@ totals as (
 
 segments as (
 
-    {{ leadops.assign_band('totals', 'lead_id', 'score', 'segment') }}
+    {{ leadops.assign_band('totals', 'lead_id', 'score', 'segment', 'bands') }}
 
 ),
 
