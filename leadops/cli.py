@@ -89,7 +89,6 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="score as of this date (default today in LEADOPS_TIMEZONE, UTC by default)",
     )
-    run.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
     run.set_defaults(handler=_run, writes=True)
 
     backfill = commands.add_parser(
@@ -143,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _refresh_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="print only problems, not the summary")
     parser.add_argument("--landing", type=Path, default=DEFAULT_LANDING, help="landing folder (default data/landing)")
     parser.add_argument(
         "--warehouse",

@@ -132,7 +132,7 @@
     cast(greatest(hot_window_days + hot_prior_days, 35) as {{ dbt.type_int() }})
 {%- endmacro %}
 
-{#- Pre-hook of int_activity_in_window: drop the events that left the window; drop them all
+{#- Pre-hook of int_events_windowed: drop the events that left the window; drop them all
     when the run goes back in time or the window's length changed (`parameters`:
     stg_config__parameters). -#}
 {% macro slide_activity_window(parameters) -%}
@@ -146,7 +146,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook of int_activity_in_window: a night with no new events in the window adds no rows,
+{#- Post-hook of int_events_windowed: a night with no new events in the window adds no rows,
     yet the window has slid; stamping one row with the run's as_of date and batch lets a later
     run that goes back in time see that it must rebuild the window (slide_activity_window).
     `events` is stg_raw__activity. -#}

@@ -144,7 +144,11 @@ def test_the_nights_reuse_the_parse_of_the_first_and_test_their_own_date(nightly
 
 def test_a_night_without_new_events_rewrites_no_carried_rows(nightly_and_full):
     nightly, _ = nightly_and_full
-    for table in ("int_lead_activity_accumulated", "int_engagement_rules_accumulated", "int_newsletters_accumulated"):
+    for table in (
+        "int_lead_event_totals_accumulated",
+        "int_engagement_rules_accumulated",
+        "int_newsletters_accumulated",
+    ):
         by_date = dict(
             rows(nightly, f"select accumulated_as_of_date::varchar, count(*) from intermediate.{table} group by 1")
         )

@@ -90,7 +90,7 @@ def test_future_leads_and_events_are_kept_but_not_scored_before_their_date(story
     _, warehouse = story
     assert rows(warehouse, "select count(*) from raw.leads where lead_id = 'L3'") == [(1,)]
     assert rows(warehouse, "select count(*) from marts.lead_scores where lead_id = 'L3'") == [(0,)]
-    assert rows(warehouse, "select count(*) from intermediate.int_activity_in_scope where event_id = 'e3'") == [(0,)]
+    assert rows(warehouse, "select count(*) from intermediate.int_events_known_as_of where event_id = 'e3'") == [(0,)]
 
 
 def test_events_of_unknown_leads_are_kept_but_not_scored(story):

@@ -8,7 +8,7 @@ leads as (
 
 activity as (
 
-    select * from {{ ref('int_lead_activity_accumulated') }}
+    select * from {{ ref('int_lead_event_totals_accumulated') }}
 
 ),
 

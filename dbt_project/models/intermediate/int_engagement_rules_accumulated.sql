@@ -25,7 +25,7 @@ resets as (
     select
         lead_id,
         reset_at
-    from {{ ref('int_lead_activity_accumulated') }}
+    from {{ ref('int_lead_event_totals_accumulated') }}
     where reset_at is not null
 
 ),

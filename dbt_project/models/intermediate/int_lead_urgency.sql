@@ -24,7 +24,7 @@ event_lists as (
 recent as (
 
     select window_events.*
-    from {{ ref('int_activity_in_window') }} as window_events
+    from {{ ref('int_events_windowed') }} as window_events
     cross join parameters
     where {{ leadops.days_before_as_of('window_events.occurred_at') }} < parameters.hot_window_days
 
@@ -133,7 +133,7 @@ velocity as (
         select
             lead_id,
             {{ leadops.days_before_as_of('occurred_at') }} as days_before_as_of
-        from {{ ref('int_activity_in_window') }}
+        from {{ ref('int_events_windowed') }}
         where event_type <> 'email_delivered'
     ) as events
     cross join parameters

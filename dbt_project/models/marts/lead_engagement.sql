@@ -8,7 +8,7 @@ leads as (
 
 activity as (
 
-    select * from {{ ref('int_activity_summarised') }}
+    select * from {{ ref('int_lead_activity_summarised') }}
 
 ),
 

@@ -1,3 +1,5 @@
+{#- One row per lead in scope, computed on every run from the carried totals, the window of
+    recent events and the newsletters: what the engagement and signal models read. -#}
 with
 
 leads as (
@@ -8,7 +10,7 @@ leads as (
 
 totals as (
 
-    select * from {{ ref('int_lead_activity_accumulated') }}
+    select * from {{ ref('int_lead_event_totals_accumulated') }}
 
 ),
 
@@ -20,11 +22,11 @@ newsletters as (
 
 recent_events as (
 
-    -- The activity window covers at least the last 35 days (int_activity_in_window).
+    -- The activity window covers at least the last 35 days (int_events_windowed).
     select
         lead_id,
         {{ leadops.days_before_as_of('occurred_at') }} as days_before_as_of
-    from {{ ref('int_activity_in_window') }}
+    from {{ ref('int_events_windowed') }}
     where event_type <> 'email_delivered'
 
 ),

@@ -1,4 +1,5 @@
-{#- One row per lead with events: what it did up to the as_of date, carried from run to run. -#}
+{#- One row per lead with events: its event totals up to the as_of date and its latest escape,
+    carried from run to run (macros/accumulate.sql). -#}
 {{ config(
     pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint(
         ref('stg_config__engagement_rules'), ref('stg_config__event_lists')

@@ -1,3 +1,5 @@
+{#- Every event known by the as_of date, for analysts: the whole history, so no model reads it
+    (they read the carried state and int_events_windowed). -#}
 {{ config(materialized='view') }}
 
 with
