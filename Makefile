@@ -63,7 +63,7 @@ bench: $(VENV)/.installed-bench prepare
 lint: install-dev prepare
 	$(BIN)/ruff check leadops orchestration tests bench
 	$(BIN)/ruff format --check leadops orchestration tests bench
-	LEADOPS_WAREHOUSE=:memory: $(BIN)/sqlfluff lint dbt_project/models
+	LEADOPS_WAREHOUSE=:memory: $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests/singular
 	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg check defs
 
 ui: prepare $(DAGSTER_HOME)/dagster.yaml

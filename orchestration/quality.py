@@ -115,13 +115,6 @@ def _markdown(frame) -> str:
     return "\n".join(f"| {line} |" for line in lines)
 
 
-# The leads the models score: each lead's latest row (a later file's re-export replaces an earlier
-# one, as in stg_raw__leads), if that row was created by as_of.
-RAW_LEADS_BY_AS_OF = """
-    select lead_id from raw.leads group by lead_id
-    having cast(arg_max(created_at, (_batch_id, _line_number)) as date) <= ?
-"""
-
 RECONCILIATIONS = [
     *[
         Reconciliation(
@@ -176,56 +169,6 @@ RECONCILIATIONS = [
             from raw.leads where cast(created_at as date) > ? order by created_at desc, lead_id
         """,
         severity=dg.AssetCheckSeverity.WARN,
-    ),
-    Reconciliation(
-        name="every_raw_lead_scored_once",
-        asset="marts/lead_scores",
-        description="Every lead in raw.leads created by as_of reaches lead_scores exactly once.",
-        failing_rows=f"""
-            select lead_id, 'missing from lead_scores' as problem
-            from ({RAW_LEADS_BY_AS_OF}) anti join marts.lead_scores using (lead_id)
-            union all
-            select lead_id, 'scored ' || count(*) || ' times' as problem
-            from marts.lead_scores group by lead_id having count(*) > 1
-            union all
-            select lead_id, 'not in raw.leads' as problem
-            from marts.lead_scores anti join ({RAW_LEADS_BY_AS_OF}) using (lead_id)
-        """,
-    ),
-    Reconciliation(
-        name="scores_are_the_sum_of_their_factors",
-        asset="marts/lead_scores",
-        description="Every score lies in 0..100 and equals the sum of its rows in lead_score_factors.",
-        failing_rows="""
-            with factors as (select lead_id, sum(points) as points from marts.lead_score_factors group by 1)
-            select lead_id, score, coalesce(factors.points, 0) as factor_sum, 'score outside 0..100 or <> factors'
-                as problem
-            from marts.lead_scores left join factors using (lead_id)
-            where score is null or score < 0 or score > 100 or score <> coalesce(factors.points, 0)
-        """,
-    ),
-    Reconciliation(
-        name="every_lead_in_one_segment",
-        asset="marts/segment_members",
-        description=(
-            "Every scored lead is in exactly one lifecycle segment, the segment counts add up to the lead count, "
-            "and no disqualified lead is on a campaign list."
-        ),
-        failing_rows="""
-            with lifecycle as (select * from marts.segment_members where list_type = 'lifecycle')
-            select lead_id, 'in no segment' as problem from marts.lead_scores anti join lifecycle using (lead_id)
-            union all
-            select lead_id, 'in ' || count(*) || ' segments' as problem from lifecycle
-                group by lead_id having count(*) > 1
-            union all
-            select 'all' as lead_id, 'segments hold ' || members || ' leads, lead_scores ' || leads as problem
-            from (select count(*) as members from lifecycle), (select count(*) as leads from marts.lead_scores)
-            where members <> leads
-            union all
-            select members.lead_id, 'disqualified but on list ' || members.segment as problem
-            from marts.segment_members as members join marts.lead_scores as scores using (lead_id)
-            where members.list_type = 'list' and scores.is_disqualified
-        """,
     ),
 ]
 

@@ -93,3 +93,57 @@
     where computed.lead_row_version is null
     {%- endif %}
 {%- endmacro %}
+
+{#- The leads a run of int_leads_enriched computes (`leads_in_scope`: stg_raw__leads created by the
+    as_of date; `accounts`: stg_raw__accounts): all of them on a full build; on a nightly run the
+    leads a newer batch brought, or whose account a newer batch brought (matched by company domain
+    or by email domain), or that were created since the last run's as_of date. -#}
+{% macro leads_to_enrich(leads_in_scope, accounts) -%}
+    select leads_in_scope.*
+    from {{ leads_in_scope }} as leads_in_scope
+    {%- if leadops.carried_rows_have('row_version') %}
+    cross join (
+        select
+            max(accumulated_as_of_date) as as_of_date,
+            max(through_batch_id) as batch_id
+        from {{ this }}
+    ) as marks
+    left join {{ accounts }} as by_company
+        on leads_in_scope.company_domain = by_company.company_domain
+    left join {{ accounts }} as by_email
+        on leads_in_scope.email_domain = by_email.company_domain
+    where
+        marks.batch_id is null
+        or leads_in_scope.ingest_batch_id > marks.batch_id
+        or by_company.ingest_batch_id > marks.batch_id
+        or by_email.ingest_batch_id > marks.batch_id
+        or cast(leads_in_scope.created_at as date) > marks.as_of_date
+    {%- endif %}
+{%- endmacro %}
+
+{#- The version each row a run of int_leads_enriched writes carries: the run's as_of date, the last
+    ingest batch of `leads_in_scope` and `accounts`, and `fingerprint` (a query giving the
+    configuration's fingerprint, lead_enrichment_fingerprint). One row. -#}
+{% macro carried_run_version(leads_in_scope, accounts, fingerprint) -%}
+    select
+        as_of_date,
+        batch_id,
+        fingerprint,
+        {{ dbt.hash(dbt.concat([
+            "cast(as_of_date as " ~ dbt.type_string() ~ ")", "'|'",
+            "cast(batch_id as " ~ dbt.type_string() ~ ")", "'|'",
+            "fingerprint",
+        ])) }} as row_version
+    from (
+        select
+            {{ leadops.as_of_date() }} as as_of_date,
+            (
+                select max(ingest_batch_id) from (
+                    select ingest_batch_id from {{ leads_in_scope }}
+                    union all
+                    select ingest_batch_id from {{ accounts }}
+                ) as batches
+            ) as batch_id,
+            ({{ fingerprint }}) as fingerprint
+    ) as run_marks
+{%- endmacro %}

@@ -199,3 +199,34 @@ def test_the_dbt_unit_tests_run_here_and_are_left_out_of_every_run(warehouse, tm
     results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
     statuses = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
     assert statuses == dict.fromkeys(manifest["unit_tests"], "pass")
+
+
+def test_the_whole_table_invariants_are_dbt_tests_that_fail_on_a_broken_mart(warehouse, tmp_path, monkeypatch):
+    """The invariants over whole marts run in dbt build (the run above passed them); on a copy whose
+    marts were broken on purpose, each fails with the count of the rows that break it."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        repeated, changed, unsegmented = [
+            row[0] for row in con.execute("select lead_id from marts.lead_scores order by lead_id limit 3").fetchall()
+        ]
+        con.execute("insert into marts.lead_scores select * from marts.lead_scores where lead_id = ?", [repeated])
+        con.execute("update marts.lead_scores set score = score + 1 where lead_id = ?", [changed])
+        con.execute("delete from marts.segment_members where list_type = 'lifecycle' and lead_id = ?", [unsegmented])
+    monkeypatch.setenv("LEADOPS_WAREHOUSE", str(copy))
+    target = tmp_path / "target"
+    command = ["test", "--select", "test_type:singular", "--vars", json.dumps({"as_of": AS_OF})]
+    dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    dbt.cli(command, target_path=target, raise_on_error=False).wait()
+
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    outcomes = {
+        r["unique_id"].split(".")[-1]: (r["status"], r["failures"])
+        for r in results
+        if r["unique_id"].startswith("test.")
+    }
+    assert outcomes == {
+        "every_raw_lead_scored_once": ("fail", 1),  # the repeated lead, scored twice
+        "scores_are_the_sum_of_their_factors": ("fail", 1),  # the changed score
+        "every_lead_in_one_segment": ("fail", 1),  # the lead taken out of its segment
+    }

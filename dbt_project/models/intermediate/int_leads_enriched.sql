@@ -39,46 +39,10 @@ personal_domains as (
 
 ),
 
--- What the leads were enriched under; the pre-hook rewrites every lead when it changes.
-configuration as (
-
-    {{ leadops.lead_enrichment_fingerprint(
-        ref('stg_config__title_keywords'), ref('stg_config__domain_lists')
-    ) }} as fingerprint
-
-),
-
-{% if leadops.carried_rows_have('row_version') -%}
-marks as (
-
-    select
-        max(accumulated_as_of_date) as as_of_date,
-        max(through_batch_id) as batch_id
-    from {{ this }}
-
-),
-
-{% endif -%}
 leads as (
 
-    -- On a nightly run, the leads that changed: a newer batch brought their row or the row of an
-    -- account they may belong to (by company domain or by email domain), or they were created
-    -- since the last run's as_of date. Everything below reads only these.
-    select leads_in_scope.*
-    from leads_in_scope
-    {%- if leadops.carried_rows_have('row_version') %}
-    cross join marks
-    left join accounts as by_company
-        on leads_in_scope.company_domain = by_company.company_domain
-    left join accounts as by_email
-        on leads_in_scope.email_domain = by_email.company_domain
-    where
-        marks.batch_id is null
-        or leads_in_scope.ingest_batch_id > marks.batch_id
-        or by_company.ingest_batch_id > marks.batch_id
-        or by_email.ingest_batch_id > marks.batch_id
-        or cast(leads_in_scope.created_at as date) > marks.as_of_date
-    {%- endif %}
+    -- The leads this run computes: on a nightly run, only those that changed.
+    {{ leadops.leads_to_enrich('leads_in_scope', 'accounts') }}
 
 ),
 
@@ -203,33 +167,13 @@ enriched as (
 
 ),
 
-run_marks as (
-
-    select
-        {{ leadops.as_of_date() }} as as_of_date,
-        (
-            select max(ingest_batch_id) from (
-                select ingest_batch_id from leads_in_scope
-                union all
-                select ingest_batch_id from accounts
-            ) as batches
-        ) as batch_id,
-        (select configuration.fingerprint from configuration) as fingerprint
-
-),
-
 run_version as (
 
-    select
-        as_of_date,
-        batch_id,
-        fingerprint,
-        {{ dbt.hash(dbt.concat([
-            "cast(as_of_date as " ~ dbt.type_string() ~ ")", "'|'",
-            "cast(batch_id as " ~ dbt.type_string() ~ ")", "'|'",
-            "fingerprint",
-        ])) }} as row_version
-    from run_marks
+    -- Every row this run writes carries it: a downstream model recomputes a lead whose version moved.
+    {%- set fingerprint = leadops.lead_enrichment_fingerprint(
+        ref('stg_config__title_keywords'), ref('stg_config__domain_lists')
+    ) %}
+    {{ leadops.carried_run_version('leads_in_scope', 'accounts', fingerprint) }}
 
 ),
 
