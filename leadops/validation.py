@@ -74,7 +74,21 @@ def suite_definition(name: str) -> dict[str, Any]:
     return json.loads((SUITES_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-_CONTEXT_LOCK = threading.Lock()
+# One lock for everything that may import Great Expectations: two threads importing it at once can
+# meet its modules half-initialised ("partially initialized module 'sqlalchemy.orm.exc'"), so the
+# import happens exactly once, in whichever thread comes first, while the others wait.
+_GX_LOCK = threading.RLock()
+
+
+def great_expectations():
+    """The great_expectations module, imported once under the lock.
+
+    Imported here, not at module level: it takes seconds to import and only the checks need it,
+    not the UI, the daemon or the CLI."""
+    with _GX_LOCK:
+        import great_expectations as gx
+
+        return gx
 
 
 def warm_up_in_background(suite: str) -> threading.Thread:
@@ -89,15 +103,13 @@ def warm_up_in_background(suite: str) -> threading.Thread:
 
 
 def _batch_definition(suite: str):
-    with _CONTEXT_LOCK:  # the warm-up thread and the first validation may both ask
+    with _GX_LOCK:  # the warm-up thread and the first validation may both ask
         return _cached_batch_definition(suite)
 
 
 @functools.cache
 def _cached_batch_definition(suite: str):
-    # Imported here, not at module level: great_expectations takes seconds to import and only
-    # the checks need it, not the UI, the daemon or the CLI.
-    import great_expectations as gx
+    gx = great_expectations()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -108,14 +120,17 @@ def _cached_batch_definition(suite: str):
 
 def validate_frame(frame: pd.DataFrame, suite: str) -> SuiteOutcome:
     """Run the named suite on a bounded frame and return what failed, with samples."""
-    import great_expectations as gx
-
-    batch_definition = _batch_definition(suite)
     definition = suite_definition(suite)
-    expectations = gx.ExpectationSuite(name=definition["name"], expectations=definition["expectations"])
-    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-        expectations, result_format="SUMMARY"
-    )
+    # GX imports more of itself lazily while it validates, so a validation holds the lock too: the
+    # checks run one at a time anyway (in-process executor); what waits is a warm-up's overlap.
+    with _GX_LOCK:
+        batch_definition = _batch_definition(suite)
+        expectations = great_expectations().ExpectationSuite(
+            name=definition["name"], expectations=definition["expectations"]
+        )
+        result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+            expectations, result_format="SUMMARY"
+        )
     outcome = SuiteOutcome(suite, len(frame))
     for item in result.results:
         config = item.expectation_config
