@@ -1,4 +1,6 @@
+import re
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
@@ -54,3 +56,58 @@ def test_converters_were_more_active(tmp_path):
         """
     ).fetchone()
     assert won > 1.3 * others
+
+
+def test_progress_is_told_each_file_once_it_is_written(tmp_path, monkeypatch):
+    import leadops.demo_data as demo_data
+
+    monkeypatch.setattr(demo_data, "LEADS_PER_CHUNK", 200)  # three chunks of activity
+    told = []
+    summary = generate(
+        tmp_path, leads=500, seed=3, end_date=date(2026, 6, 30), progress=lambda *call: told.append(call)
+    )
+    assert (
+        [path for path, _ in told]
+        == demo_data.planned_files(500)
+        == [
+            "accounts/accounts.csv",
+            "leads/leads.csv",
+            "activity/events_0000.parquet",
+            "activity/events_0001.parquet",
+            "activity/events_0002.parquet",
+            "conversions/conversions.csv",
+        ]
+    )
+    rows = dict(told)
+    assert (rows["accounts/accounts.csv"], rows["leads/leads.csv"]) == (summary.accounts, 500)
+    assert sum(n for path, n in told if path.startswith("activity/")) == summary.events
+    assert rows["conversions/conversions.csv"] == summary.conversions
+
+
+def test_leadops_demo_data_writes_a_line_per_file_on_stderr_and_its_summary_on_stdout(tmp_path, capsys):
+    from cli.main import main
+
+    assert (
+        main(["demo-data", "--out", str(tmp_path), "--leads", "300", "--seed", "11", "--end-date", "2026-06-30"]) == 0
+    )
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert [line.split(" in ")[0] for line in lines] == [
+        "wrote accounts/accounts.csv",
+        "wrote leads/leads.csv",
+        "wrote activity/events_0000.parquet",
+        "wrote conversions/conversions.csv",
+    ]
+    assert all(re.fullmatch(r"wrote \S+ in \d+\.\d s, [\d,]+ rows", line) for line in lines)
+    accounts, leads, events, conversions = (int(line.rsplit(", ", 1)[1].split()[0].replace(",", "")) for line in lines)
+    assert captured.out == (  # unchanged, and the same counts
+        f"wrote {accounts} accounts, {leads} leads, {events} events and {conversions} conversions to {tmp_path}\n"
+    )
+
+
+def test_no_module_of_the_demo_data_is_over_500_lines():
+    import leadops.demo_data as demo_data
+
+    package = hasattr(demo_data, "__path__")
+    modules = sorted(Path(demo_data.__file__).parent.glob("*.py")) if package else [Path(demo_data.__file__)]
+    assert {m.name: len(m.read_text().splitlines()) for m in modules if len(m.read_text().splitlines()) > 500} == {}

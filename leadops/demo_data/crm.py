@@ -1,25 +1,12 @@
-"""A realistic, seeded B2B dataset that honours the input contract.
-
-Every lead gets a hidden propensity from its fit (industry, size, seniority, department) and its
-junk-ness; activity volume, mix and recency and the conversions are all drawn from it, so a good
-scoring model measurably ranks converters higher. Everything is vectorised with NumPy and the
-activity is written in chunks of leads, so a million leads with fifty million events fit easily
-in memory.
-"""
+"""The CRM side of the demo data: accounts, leads (with their hidden propensity and the custom
+fields sales fills in) and the conversions drawn from that propensity."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
-from leadops.contract import EVENT_TYPES
 
 INDUSTRIES = [
     "software",
@@ -169,64 +156,6 @@ NAME_NOUNS = [
     "Robotics",
 ]
 
-PAGES = [
-    "/",
-    "/product",
-    "/features",
-    "/integrations",
-    "/blog/lead-scoring-101",
-    "/blog/revops",
-    "/about",
-    "/pricing",
-    "/contact",
-    "/careers",
-]
-PAGE_WEIGHTS_LOW = [0.20, 0.14, 0.12, 0.08, 0.18, 0.14, 0.07, 0.03, 0.01, 0.03]
-PAGE_WEIGHTS_HIGH = [0.10, 0.16, 0.14, 0.12, 0.08, 0.06, 0.04, 0.18, 0.10, 0.02]
-CONTENT = [
-    "/whitepapers/icp-guide",
-    "/ebooks/scoring-playbook",
-    "/case-studies/acme",
-    "/case-studies/globex",
-    "/reports/benchmark-2026",
-]
-CONTENT_WEIGHTS_LOW = [0.35, 0.35, 0.08, 0.07, 0.15]
-CONTENT_WEIGHTS_HIGH = [0.15, 0.15, 0.28, 0.27, 0.15]
-
-# Event-type mix of a disinterested lead and of a buyer; each event is drawn from one or the other
-# with the lead's propensity.
-EVENT_MIX_LOW = {
-    "email_delivered": 0.42,
-    "email_open": 0.20,
-    "email_click": 0.02,
-    "page_view": 0.26,
-    "content_download": 0.02,
-    "webinar_registration": 0.008,
-    "webinar_attendance": 0.002,
-    "form_submission": 0.01,
-    "demo_request": 0.0005,
-    "trial_signup": 0.0005,
-    "newsletter_subscribe": 0.006,
-    "unsubscribe": 0.003,
-    "social_engagement": 0.03,
-}
-EVENT_MIX_HIGH = {
-    "email_delivered": 0.22,
-    "email_open": 0.22,
-    "email_click": 0.08,
-    "page_view": 0.30,
-    "content_download": 0.05,
-    "webinar_registration": 0.025,
-    "webinar_attendance": 0.02,
-    "form_submission": 0.02,
-    "demo_request": 0.01,
-    "trial_signup": 0.008,
-    "newsletter_subscribe": 0.01,
-    "unsubscribe": 0.0,
-    "social_engagement": 0.037,
-}
-LEADS_PER_CHUNK = 100_000
-
 # CRM custom fields beyond the contract: the loader keeps them as lead attributes for the
 # predictive model. `budget_band` and `employees_in_it` carry real signal (both are drawn from the
 # hidden propensity and from the lead's intent, which the rules cannot see), `crm_used` little;
@@ -238,67 +167,18 @@ BUDGET_BANDS = ["<10k", "10k-50k", "50k-100k", "100k-250k", "250k+"]
 CRMS = ["salesforce", "hubspot", "pipedrive", "zoho", "none"]
 
 
-@dataclass(frozen=True)
-class DemoSummary:
-    accounts: int
-    leads: int
-    events: int
-    conversions: int
-    out: Path
-
-
-def _choice(rng: np.random.Generator, options: list, weights: list[float], size: int) -> np.ndarray:
+def choice(rng: np.random.Generator, options: list, weights: list[float], size: int) -> np.ndarray:
     p = np.asarray(weights, dtype=float)
     return np.asarray(options, dtype=object)[rng.choice(len(options), size=size, p=p / p.sum())]
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def generate(
-    out: Path, leads: int = 5000, seed: int = 7, end_date: date | None = None, events_per_lead: float = 50.0
-) -> DemoSummary:
-    """Write accounts/, leads/, activity/ and conversions/ under `out` and return the counts."""
-    if leads < 1:
-        raise ValueError("--leads must be at least 1")
-    end = datetime.combine(end_date or date.today(), datetime.min.time())
-    rng = np.random.default_rng(seed)
-    out = Path(out)
-    for folder in ("accounts", "leads", "activity", "conversions"):
-        (out / folder).mkdir(parents=True, exist_ok=True)
-
-    accounts = _accounts(rng, max(10, leads // 5))
-    lead_frame, propensity = _leads(rng, leads, accounts, end)
-    # Activity draws from its own generators, so the conversions can be drawn before it: the
-    # disposition fields sales fills after contact need them, and the main stream stays as it was.
-    conversions = _conversions(rng, lead_frame, propensity, end)
-    custom = _custom_fields(np.random.default_rng([seed, CUSTOM_FIELDS_STREAM]), lead_frame, propensity, conversions)
-    accounts.drop(columns=["_weight"]).to_csv(out / "accounts" / "accounts.csv", index=False)
-    pd.concat([lead_frame, custom], axis=1).to_csv(out / "leads" / "leads.csv", index=False)
-
-    events = 0
-    for chunk, start in enumerate(range(0, leads, LEADS_PER_CHUNK)):
-        stop = min(start + LEADS_PER_CHUNK, leads)
-        chunk_rng = np.random.default_rng([seed, chunk])
-        table = _activity(
-            chunk_rng,
-            lead_frame.iloc[start:stop],
-            propensity[start:stop],
-            end,
-            events_per_lead,
-            first_event_number=start * 1_000,
-        )
-        pq.write_table(table, out / "activity" / f"events_{chunk:04d}.parquet", compression="zstd")
-        events += table.num_rows
-
-    conversions.to_csv(out / "conversions" / "conversions.csv", index=False)
-    return DemoSummary(len(accounts), leads, events, len(conversions), out)
-
-
-def _accounts(rng: np.random.Generator, n: int) -> pd.DataFrame:
-    words = _choice(rng, NAME_WORDS, [1] * len(NAME_WORDS), n)
-    nouns = _choice(rng, NAME_NOUNS, [1] * len(NAME_NOUNS), n)
+def draw_accounts(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    words = choice(rng, NAME_WORDS, [1] * len(NAME_WORDS), n)
+    nouns = choice(rng, NAME_NOUNS, [1] * len(NAME_NOUNS), n)
     names = words + " " + nouns
     numbers = np.arange(n).astype(str)
     domains = (pd.Series(words).str.lower() + pd.Series(nouns).str.lower() + numbers + ".com").to_numpy()
@@ -307,10 +187,10 @@ def _accounts(rng: np.random.Generator, n: int) -> pd.DataFrame:
         {
             "company_domain": domains,
             "company_name": names,
-            "industry": _choice(rng, INDUSTRIES, INDUSTRY_WEIGHTS, n),
+            "industry": choice(rng, INDUSTRIES, INDUSTRY_WEIGHTS, n),
             "employees": employees,
             "annual_revenue": np.round(employees * rng.uniform(60_000, 320_000, n), -3),
-            "country": _choice(rng, COUNTRIES, COUNTRY_WEIGHTS, n),
+            "country": choice(rng, COUNTRIES, COUNTRY_WEIGHTS, n),
             "is_customer": rng.random(n) < 0.04,
         }
     )
@@ -330,15 +210,17 @@ def _accounts(rng: np.random.Generator, n: int) -> pd.DataFrame:
     return frame
 
 
-def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: datetime) -> tuple[pd.DataFrame, np.ndarray]:
+def draw_leads(
+    rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: datetime
+) -> tuple[pd.DataFrame, np.ndarray]:
     weights = accounts["_weight"].to_numpy()
     account = rng.choice(len(accounts), size=n, p=weights / weights.sum())
     seniority_idx = rng.choice(len(SENIORITIES), size=n, p=np.array(SENIORITY_WEIGHTS) / sum(SENIORITY_WEIGHTS))
     department_idx = rng.choice(len(DEPARTMENTS), size=n, p=np.array(DEPARTMENT_WEIGHTS))
     title_table = np.array([TITLES[s] for s in SENIORITIES], dtype=object)
     titles = title_table[seniority_idx, department_idx]
-    first = _choice(rng, FIRST_NAMES, [1] * len(FIRST_NAMES), n)
-    last = _choice(rng, LAST_NAMES, [1] * len(LAST_NAMES), n)
+    first = choice(rng, FIRST_NAMES, [1] * len(FIRST_NAMES), n)
+    last = choice(rng, LAST_NAMES, [1] * len(LAST_NAMES), n)
     acct = accounts.iloc[account].reset_index(drop=True)
     domain = acct["company_domain"].to_numpy(dtype=object)
 
@@ -346,7 +228,7 @@ def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: dateti
     is_junk = kind < 0.02
     is_applicant = (kind >= 0.02) & (kind < 0.04)
     is_personal = (kind >= 0.04) & (kind < 0.13)
-    personal_domain = _choice(rng, PERSONAL_DOMAINS, [1] * len(PERSONAL_DOMAINS), n)
+    personal_domain = choice(rng, PERSONAL_DOMAINS, [1] * len(PERSONAL_DOMAINS), n)
     local = (
         pd.Series(first).str.lower().str.replace("ü", "u")
         + "."
@@ -358,7 +240,7 @@ def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: dateti
     first = np.where(is_junk, "Test", first)
     last = np.where(is_junk, "Test", last)
     titles = np.where(
-        is_applicant, _choice(rng, ["Student", "Looking for work", "Recent graduate"], [1, 1, 1], n), titles
+        is_applicant, choice(rng, ["Student", "Looking for work", "Recent graduate"], [1, 1, 1], n), titles
     )
     titles = np.where(is_junk, "asdf", titles)
     is_competitor = np.isin(domain, [d for d, _ in COMPETITORS])
@@ -380,7 +262,7 @@ def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: dateti
         - 4.0 * (is_junk | is_applicant | is_competitor)
         + rng.normal(0, 0.8, n)
     )
-    propensity = _sigmoid(score - 1.6)
+    propensity = sigmoid(score - 1.6)
 
     created = end - pd.to_timedelta(rng.uniform(1, 420, n), unit="D")
     frame = pd.DataFrame(
@@ -394,7 +276,7 @@ def _leads(rng: np.random.Generator, n: int, accounts: pd.DataFrame, end: dateti
             "company_name": np.where(is_personal | is_applicant, None, acct["company_name"].to_numpy()),
             "company_domain": np.where(is_personal | is_applicant | is_junk, None, domain),
             "country": acct["country"].to_numpy(),
-            "lead_source": _choice(rng, LEAD_SOURCES, [0.3, 0.2, 0.12, 0.12, 0.1, 0.1, 0.06], n),
+            "lead_source": choice(rng, LEAD_SOURCES, [0.3, 0.2, 0.12, 0.12, 0.1, 0.1, 0.06], n),
             "is_unsubscribed": rng.random(n) < 0.03,
             "is_email_bounced": rng.random(n) < 0.02,
         }
@@ -406,7 +288,7 @@ def _won(leads: pd.DataFrame, conversions: pd.DataFrame) -> np.ndarray:
     return leads["lead_id"].isin(conversions.loc[conversions["stage"] == "closed_won", "lead_id"]).to_numpy()
 
 
-def _custom_fields(
+def draw_custom_fields(
     rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, conversions: pd.DataFrame
 ) -> pd.DataFrame:
     n = len(leads)
@@ -418,14 +300,14 @@ def _custom_fields(
     large = leads["company_domain"].notna().to_numpy() & (rng.random(n) < 0.5)
     crm = np.where(
         large,
-        _choice(rng, CRMS, [0.45, 0.3, 0.1, 0.1, 0.05], n),
-        _choice(rng, CRMS, [0.2, 0.3, 0.2, 0.1, 0.2], n),
+        choice(rng, CRMS, [0.45, 0.3, 0.1, 0.1, 0.05], n),
+        choice(rng, CRMS, [0.2, 0.3, 0.2, 0.1, 0.2], n),
     )
     in_it = np.round(np.exp(2.5 + 0.8 * latent + rng.normal(0, 0.2, n)))
     opportunity = leads["lead_id"].isin(conversions.loc[conversions["stage"] == "opportunity", "lead_id"]).to_numpy()
     won = _won(leads, conversions)
     quality = np.where(
-        won, _choice(rng, ["hot", "qualified"], [0.8, 0.2], n), _choice(rng, ["qualified", "cold"], [0.3, 0.7], n)
+        won, choice(rng, ["hot", "qualified"], [0.8, 0.2], n), choice(rng, ["qualified", "cold"], [0.3, 0.7], n)
     )
     return pd.DataFrame(
         {
@@ -440,74 +322,9 @@ def _custom_fields(
     )
 
 
-def _activity(
-    rng: np.random.Generator,
-    leads: pd.DataFrame,
-    propensity: np.ndarray,
-    end: datetime,
-    events_per_lead: float,
-    first_event_number: int,
-) -> pa.Table:
-    n = len(leads)
-    volume = 0.25 + 1.5 * propensity
-    counts = rng.poisson(events_per_lead * volume / volume.mean())
-    lead_idx = np.repeat(np.arange(n), counts)
-    total = len(lead_idx)
-    p = propensity[lead_idx]
-    buyer_like = rng.random(total) < p
-
-    event_type = np.where(
-        buyer_like,
-        _choice(rng, list(EVENT_MIX_HIGH), list(EVENT_MIX_HIGH.values()), total),
-        _choice(rng, list(EVENT_MIX_LOW), list(EVENT_MIX_LOW.values()), total),
-    )
-    assert set(np.unique(event_type)) <= set(EVENT_TYPES)
-
-    created = pd.to_datetime(leads["created_at"].to_numpy(), utc=True).tz_localize(None).to_numpy()
-    start = created[lead_idx].astype("datetime64[s]").astype(np.int64)
-    stop = np.int64(np.datetime64(end, "s").astype(np.int64))
-    recency = rng.random(total) ** (1.0 / (1.0 + 3.0 * p))  # buyers are active more recently
-    occurred = (start + (stop - start) * recency).astype("datetime64[s]")
-
-    is_page = event_type == "page_view"
-    is_content = event_type == "content_download"
-    url = np.full(total, None, dtype=object)
-    url[is_page] = np.where(
-        buyer_like[is_page],
-        _choice(rng, PAGES, PAGE_WEIGHTS_HIGH, int(is_page.sum())),
-        _choice(rng, PAGES, PAGE_WEIGHTS_LOW, int(is_page.sum())),
-    )
-    url[is_content] = np.where(
-        buyer_like[is_content],
-        _choice(rng, CONTENT, CONTENT_WEIGHTS_HIGH, int(is_content.sum())),
-        _choice(rng, CONTENT, CONTENT_WEIGHTS_LOW, int(is_content.sum())),
-    )
-    applicant = leads["job_title"].isin(["Student", "Looking for work", "Recent graduate"]).to_numpy()
-    url[is_page & applicant[lead_idx] & (rng.random(total) < 0.5)] = "/careers"
-
-    # Newsletters go out weekly; opens and clicks name the week's campaign.
-    is_email = np.isin(event_type, ["email_delivered", "email_open", "email_click"])
-    week = pd.Series(occurred[is_email]).dt.strftime("nl-%G-w%V").to_numpy(dtype=object)
-    campaign = np.full(total, None, dtype=object)
-    campaign[is_email] = week
-
-    event_number = first_event_number + np.arange(total)
-    event_id = pc.binary_join_element_wise("ev", pa.array(event_number).cast(pa.string()), "")
-    order = np.lexsort((occurred, lead_idx))
-    return pa.table(
-        {
-            "event_id": event_id.take(pa.array(order)),
-            "lead_id": pa.array(leads["lead_id"].to_numpy()[lead_idx][order], pa.string()),
-            "event_type": pa.array(event_type[order], pa.string()),
-            "occurred_at": pa.array(occurred[order].astype("datetime64[us]"), pa.timestamp("us")),
-            "url": pa.array(url[order], pa.string()),
-            "content_id": pa.array(np.where(is_content, url, None)[order], pa.string()),
-            "campaign_id": pa.array(campaign[order], pa.string()),
-        }
-    )
-
-
-def _conversions(rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, end: datetime) -> pd.DataFrame:
+def draw_conversions(
+    rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, end: datetime
+) -> pd.DataFrame:
     n = len(leads)
     is_opportunity = rng.random(n) < 0.45 * propensity
     won = is_opportunity & (rng.random(n) < 0.25 + 0.5 * propensity)
@@ -536,7 +353,3 @@ def _conversions(rng: np.random.Generator, leads: pd.DataFrame, propensity: np.n
         ],
         ignore_index=True,
     ).sort_values(["lead_id", "occurred_at"], kind="stable")
-
-
-def is_empty(landing: Path) -> bool:
-    return not any(p.is_file() for p in Path(landing).rglob("*")) if Path(landing).exists() else True
