@@ -4,21 +4,77 @@ Training is not part of the nightly refresh (the `refresh` job leaves the `model
 out): it runs weekly and on demand (`retrain` job, `leadops train`). Scoring with the latest model
 is cheap, so `marts/lead_predictions` is refreshed every night with the rule-based scores.
 scikit-learn is imported inside leadops.predictive's functions, never when the definitions load.
+
+The tables it reads are the ones dbt built: `relations_from_manifest` finds each model's schema and
+alias in the manifest, so a model moved to another schema or given an alias is followed.
 """
 
 import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster_dbt.dbt_manifest import validate_manifest
 from dagster_duckdb import DuckDBResource
 
 from leadops.dates import timezone_name
+from leadops.predictive.relations import Relation, Relations
+from leadops.predictive.tables import LEAD_PREDICTIONS, MODEL_REPORT, MODEL_VERSIONS, Table
+from orchestration.dbt import LeadopsTranslator
+from orchestration.project import dbt_project
 from orchestration.resources import ScoringConfigFile
 
 TRAINING_GROUP = "model_training"
-MODEL_KEY = dg.AssetKey(["models", "conversion_model"])
-PREDICTIONS_KEY = dg.AssetKey(["marts", "lead_predictions"])
 OWNERS = ["team:revops-data"]
-REPORT_KEYS = (dg.AssetKey(["marts", "model_versions"]), dg.AssetKey(["marts", "model_report"]))
+
+# The dbt nodes leadops.predictive reads, by field of its Relations. The node is the key: its schema
+# and alias are read from the manifest; a model renamed in dbt must be renamed here too.
+READ_NODES = {
+    "lead_scores": "model.leadops.lead_scores",
+    "leads": "model.leadops.int_leads_enriched",
+    "signals": "model.leadops.int_lead_signals",
+    "activity": "model.leadops.stg_raw__activity",
+    "conversions": "model.leadops.stg_raw__conversions",
+    "raw_leads": "source.leadops.raw.leads",
+}
+
+
+def relations_from_manifest(manifest: Mapping[str, Any] | Path | None = None) -> Relations:
+    """Where dbt puts each table leadops.predictive reads: `schema.alias` of each of READ_NODES in the
+    manifest (default: the one these definitions load). `raw.lead_attributes` is not dbt's: kept."""
+    manifest = validate_manifest(dbt_project.manifest_path if manifest is None else manifest)
+    return Relations(**{name: _relation(manifest, name, unique_id) for name, unique_id in READ_NODES.items()})
+
+
+def _relation(manifest: Mapping[str, Any], name: str, unique_id: str) -> Relation:
+    source = unique_id.startswith("source.")
+    node = manifest["sources" if source else "nodes"].get(unique_id)
+    if node is None:
+        raise KeyError(f"the dbt manifest has no {unique_id}, which leadops.predictive reads as {name}")
+    # The database is left out: it is the file dbt was parsed against, not the warehouse a run opens.
+    return Relation(node["schema"], node["identifier"] if source else node["alias"])
+
+
+def _model_keys() -> list[dg.AssetKey]:
+    """The asset keys of the dbt models the model reads. The raw tables it also reads are upstream of
+    those models, so they need no dependency of their own."""
+    manifest = validate_manifest(dbt_project.manifest_path)
+    translator = LeadopsTranslator()
+    return [
+        translator.get_asset_spec(manifest, unique_id, dbt_project).key
+        for unique_id in READ_NODES.values()
+        if unique_id.startswith("model.")
+    ]
+
+
+def _key(table: Table) -> dg.AssetKey:
+    return dg.AssetKey([table.relation.schema, table.relation.name])
+
+
+MODEL_KEY = dg.AssetKey(["models", "conversion_model"])
+PREDICTIONS_KEY = _key(LEAD_PREDICTIONS)
+REPORT_KEYS = (_key(MODEL_VERSIONS), _key(MODEL_REPORT))
 
 
 @dg.multi_asset(
@@ -29,13 +85,7 @@ REPORT_KEYS = (dg.AssetKey(["marts", "model_versions"]), dg.AssetKey(["marts", "
                 "The conversion model: a regularised logistic regression or a gradient-boosted model (the better "
                 "on the newest training leads), calibrated, stored under <warehouse dir>/models/<version>/."
             ),
-            deps=[
-                dg.AssetKey(["marts", "lead_scores"]),
-                dg.AssetKey(["intermediate", "int_leads_enriched"]),
-                dg.AssetKey(["intermediate", "int_lead_signals"]),
-                dg.AssetKey(["staging", "stg_raw__activity"]),
-                dg.AssetKey(["staging", "stg_raw__conversions"]),
-            ],
+            deps=_model_keys(),
             kinds={"scikitlearn", "python"},
             owners=OWNERS,
         ),
@@ -66,7 +116,7 @@ def conversion_model(context: dg.AssetExecutionContext, warehouse: DuckDBResourc
 
     config = scoring_config.load()
     with warehouse.get_connection() as con:
-        result = train(con, config, models_folder(warehouse.database))
+        result = train(con, config, models_folder(warehouse.database), relations=relations_from_manifest())
     for warning in result.warnings:
         context.log.warning(warning)
     metadata = {"model_version": result.model_version, "status": result.status, "as_of": str(result.as_of)}
@@ -134,7 +184,7 @@ def lead_predictions(
     from leadops.predictive import score
 
     with warehouse.get_connection() as con:
-        result = score(con, scoring_config.load())
+        result = score(con, scoring_config.load(), relations=relations_from_manifest())
     # No leads at all is reported once, by the leads_scored check, not again here.
     (context.log.warning if result.status == "fallback" else context.log.info)(result.message)
     metadata = {"status": result.status, "rows": result.rows, "message": result.message}

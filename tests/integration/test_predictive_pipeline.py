@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from leadops.cli import main
+from cli.main import main
 from leadops.demo_data import generate
 
 AS_OF = "2026-06-30"
@@ -66,6 +66,16 @@ def trained(refreshed, tmp_path_factory) -> Path:
 def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+def test_the_tables_the_model_reads_are_where_the_refresh_built_them(refreshed):
+    from dataclasses import astuple, fields
+
+    from orchestration.predictive import relations_from_manifest
+
+    built = set(query(refreshed, "select table_schema, table_name from information_schema.tables"))
+    relations = relations_from_manifest()
+    assert [f.name for f in fields(relations) if astuple(getattr(relations, f.name)) not in built] == []
 
 
 def test_the_nightly_refresh_scores_without_training_and_falls_back_to_the_rules(refreshed, capsys):
