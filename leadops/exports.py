@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from leadops.loader import quote_literal
+from leadops.settings import published_folder  # noqa: F401 (readers of the published copy ask here)
 
 EXPORT_COLUMNS = {
     "lead_id": "CRM identifier of the lead",
@@ -32,12 +33,6 @@ FORMATS = ("csv", "parquet")
 FORMULA_START = r"^[=+\-@\t\r]"
 EXPORT_VERSIONS = ".exports"  # beside published/exports, the link to the current version
 TEXT_COLUMNS = ("email", "first_name", "last_name", "company", "top_reasons")
-
-
-def published_folder(warehouse: str | Path) -> Path:
-    """Where readers find the published copy and the exports: `LEADOPS_PUBLISHED`, else
-    `published/` beside the warehouse (`data/published` by default)."""
-    return Path(os.environ.get("LEADOPS_PUBLISHED") or Path(warehouse).resolve().parent / "published")
 
 
 def neutralised(expression: str) -> str:

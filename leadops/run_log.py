@@ -4,7 +4,8 @@ Dagster keeps its own event log in DAGSTER_HOME, which a `leadops run` without D
 away and which sales never sees. So at the end of every run (the CLI after an in-process run, a
 run-status sensor after a daemon run) the run's events are summarised into `ops.*` tables:
 `ops.runs` (one row per run), `ops.asset_materializations`, `ops.check_results` and
-`ops.rejected_files`. Recording a run twice replaces its rows.
+`ops.rejected_files`. Recording a run twice replaces its rows. Reading the events is Dagster's
+part (orchestration/run_log.py); this module keeps the tables.
 
 A run is also recorded when it starts, before it writes anything, with the status `started`: a run
 killed before its end leaves that row, so `leadops status` can say it did not finish instead of
@@ -14,10 +15,8 @@ reporting the run before it.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import duckdb
 
@@ -45,17 +44,6 @@ OPS_TABLES = {
 ADDED_COLUMNS = {"runs": {"failure": "varchar"}}
 STARTED = "started"
 
-# A full disk shows as DuckDB's "Could not write file "<path>": No space left on device" or Python's
-# "[Errno 28] No space left on device: '<path>'", often under other errors that hide it.
-NO_SPACE = "No space left on device"
-NO_SPACE_PATHS = (
-    re.compile(r'file "([^"]+)": No space left on device'),
-    re.compile(r"\[Errno 28\] No space left on device: '([^']+)'"),
-)
-
-# Row counts come from the metadata each asset reports (ingest, dbt models, publishing).
-ROW_COUNT_KEYS = ("dagster/row_count", "table_rows")
-
 
 @dataclass
 class RunRecord:
@@ -70,63 +58,6 @@ class RunRecord:
     rejected: list[tuple[str, str, str]] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     failure: str | None = None  # the run's failure in one line, e.g. "no space left on device at <path>"
-
-
-def summarise_run(run_id: str, job_name: str, as_of: str | None, status: str, records: list[Any]) -> RunRecord:
-    """Reduce a run's event log entries (`instance.all_logs(run_id)`) to what the ops tables keep."""
-    record = RunRecord(run_id, job_name, as_of, status)
-    for entry in records:
-        stamp = datetime.fromtimestamp(entry.timestamp, UTC).replace(tzinfo=None)
-        record.started_at = min(record.started_at or stamp, stamp)
-        record.finished_at = max(record.finished_at or stamp, stamp)
-        event = entry.dagster_event
-        if event is None:
-            continue
-        data = event.event_specific_data
-        kind = event.event_type_value
-        if kind == "ASSET_MATERIALIZATION":
-            materialization = data.materialization
-            key = materialization.asset_key.to_user_string()
-            meta = {k: v.value for k, v in materialization.metadata.items()}
-            rows = next((int(meta[k]) for k in ROW_COUNT_KEYS if isinstance(meta.get(k), int | float)), None)
-            record.materializations.append((key, stamp, rows))
-            source = key.removeprefix("raw/")
-            record.rejected += [
-                (source, f["file"], f["message"])
-                for f in meta.get("file_reports", [])
-                if key.startswith("raw/") and f["status"] == "rejected"
-            ]
-        elif kind == "ASSET_CHECK_EVALUATION":
-            meta = {k: v.value for k, v in data.metadata.items()}
-            failing = meta.get("failing_count")
-            record.checks.append(
-                (
-                    data.asset_check_key.asset_key.to_user_string(),
-                    data.asset_check_key.name,
-                    bool(data.passed),
-                    data.severity.value,
-                    int(failing) if isinstance(failing, int | float) else None,
-                    data.description,
-                )
-            )
-        elif kind == "STEP_FAILURE":
-            record.failed_steps.append(event.step_key)
-            record.failure = record.failure or failure_of(event.step_key, data.error)
-    return record
-
-
-def failure_of(step: str, error: Any) -> str | None:
-    """A failed step's cause in one line: a full disk named with its path wherever in the chain of
-    errors it is, else the innermost error's first line. `error`: Dagster's SerializableErrorInfo."""
-    messages = []
-    while error is not None:
-        messages.append(error.message.strip())
-        error = error.cause or error.context
-    for message in messages:
-        if NO_SPACE in message:
-            found = next((m.group(1) for p in NO_SPACE_PATHS if (m := p.search(message))), None)
-            return f"no space left on device at {found}" if found else f"no space left on device ({message})"
-    return f"step {step}: {messages[-1].splitlines()[0]}" if messages else None
 
 
 def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:

@@ -8,18 +8,18 @@ and is not retried."""
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from leadops.dates import timezone_name, today
+from leadops.dates import today
 from leadops.loader import file_state, landing_files
-from leadops.run_log import RunRecord, record_run, summarise_run
+from leadops.settings import Settings
 from leadops.warehouse_lock import holder
-from orchestration.resources import AS_OF_TAG, LANDING_ENV, WAREHOUSE_ENV
+from orchestration.resources import AS_OF_TAG
+from orchestration.run_log import record_run_log
 
 # A refresh launched and not yet ended: the sensor and the schedule start no other behind it.
 IN_PROGRESS = [
@@ -48,56 +48,66 @@ refresh_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
-    job=refresh_job,
-    cron_schedule=os.environ.get("LEADOPS_NIGHTLY_CRON", "0 2 * * *"),
-    execution_timezone=timezone_name(),
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Refreshes everything every night, scoring as of the scheduled date.",
-)
-def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    busy = refresh_in_progress(context)
-    if busy:
-        return dg.SkipReason(busy)
-    as_of = context.scheduled_execution_time.date().isoformat()
-    return dg.RunRequest(run_key=f"nightly-{as_of}", tags={AS_OF_TAG: as_of})
-
-
-@dg.sensor(
-    job=refresh_job,
-    minimum_interval_seconds=int(os.environ.get("LEADOPS_SENSOR_INTERVAL_SECONDS", "60")),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "Rescores intra-day when new or changed files land: one run per new set of files, once each "
-        "has stopped changing for LEADOPS_LANDING_SETTLE_SECONDS (default 30)."
-    ),
-)
-def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    busy = refresh_in_progress(context)
-    if busy:  # the files are still new at the next tick after it: nothing is lost by waiting
-        return dg.SensorResult(skip_reason=busy)
-    seen = set(json.loads(context.cursor)) if context.cursor else set()
-    files = landing_signatures(Path(os.environ[LANDING_ENV]))
-    # A file modified within the settle time may still be being copied in: it waits for a later tick.
-    settled_before = time.time() - float(os.environ.get("LEADOPS_LANDING_SETTLE_SECONDS", "30"))
-    ready = {signature for signature, modified_at in files.items() if modified_at <= settled_before}
-    new = sorted(ready - seen)
-    if not new:
-        waiting = len(files) - len(ready)
-        reason = f"waiting for {waiting} file(s) to stop changing" if waiting else "no new files in the landing folder"
-        return dg.SensorResult(skip_reason=reason)
-    as_of = today().isoformat()
-    run_key = hashlib.sha256("\n".join(new).encode()).hexdigest()[:16]
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=run_key, tags={AS_OF_TAG: as_of, "leadops/new_files": str(len(new))})],
-        cursor=json.dumps(sorted(ready)),
+def nightly_refresh(settings: Settings) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        job=refresh_job,
+        cron_schedule=settings.nightly_cron,
+        execution_timezone=settings.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Refreshes everything every night, scoring as of the scheduled date.",
     )
+    def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        busy = refresh_in_progress(context, settings.warehouse)
+        if busy:
+            return dg.SkipReason(busy)
+        as_of = context.scheduled_execution_time.date().isoformat()
+        return dg.RunRequest(run_key=f"nightly-{as_of}", tags={AS_OF_TAG: as_of})
+
+    return nightly_refresh
 
 
-def refresh_in_progress(context: dg.SensorEvaluationContext | dg.ScheduleEvaluationContext) -> str | None:
+def landing_files_sensor(settings: Settings) -> dg.SensorDefinition:
+    @dg.sensor(
+        job=refresh_job,
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Rescores intra-day when new or changed files land: one run per new set of files, once each "
+            f"has stopped changing for {settings.landing_settle_seconds:g} s (LEADOPS_LANDING_SETTLE_SECONDS)."
+        ),
+    )
+    def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        busy = refresh_in_progress(context, settings.warehouse)
+        if busy:  # the files are still new at the next tick after it: nothing is lost by waiting
+            return dg.SensorResult(skip_reason=busy)
+        seen = set(json.loads(context.cursor)) if context.cursor else set()
+        files = landing_signatures(settings.landing)
+        # A file modified within the settle time may still be being copied in: it waits for a later tick.
+        settled_before = time.time() - settings.landing_settle_seconds
+        ready = {signature for signature, modified_at in files.items() if modified_at <= settled_before}
+        new = sorted(ready - seen)
+        if not new:
+            waiting = len(files) - len(ready)
+            reason = (
+                f"waiting for {waiting} file(s) to stop changing" if waiting else "no new files in the landing folder"
+            )
+            return dg.SensorResult(skip_reason=reason)
+        as_of = today(settings.timezone).isoformat()
+        run_key = hashlib.sha256("\n".join(new).encode()).hexdigest()[:16]
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(run_key=run_key, tags={AS_OF_TAG: as_of, "leadops/new_files": str(len(new))})],
+            cursor=json.dumps(sorted(ready)),
+        )
+
+    return landing_files_sensor
+
+
+def refresh_in_progress(
+    context: dg.SensorEvaluationContext | dg.ScheduleEvaluationContext, warehouse: Path
+) -> str | None:
     """Why no refresh may start now, or None: a process holds the warehouse (`leadops run`, or a
     run of the daemon), or a refresh is queued or starting and will."""
-    running = holder(os.environ[WAREHOUSE_ENV])
+    running = holder(warehouse)
     if running:
         return f"another refresh ({running.describe()}) holds the warehouse"
     try:
@@ -116,21 +126,6 @@ def landing_signatures(landing: Path) -> dict[str, float]:
         size, modified_ns = file_state(path)
         signatures[f"{path.relative_to(landing)}|{size}|{modified_ns}"] = modified_ns / 1e9
     return signatures
-
-
-def record_run_log(instance: dg.DagsterInstance, run: dg.DagsterRun, database: str) -> RunRecord:
-    """Summarise a finished run's events into the warehouse's `ops.*` tables (see leadops.run_log)."""
-    import duckdb
-
-    record = summarise_run_log(instance, run)
-    with duckdb.connect(database) as con:
-        record_run(con, record)
-    return record
-
-
-def summarise_run_log(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunRecord:
-    status = "success" if run.status == dg.DagsterRunStatus.SUCCESS else "failure"
-    return summarise_run(run.run_id, run.job_name, run.tags.get(AS_OF_TAG), status, instance.all_logs(run.run_id))
 
 
 @dg.run_status_sensor(

@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from dagster_dbt import asset_utils as dbt_asset_utils
 from dagster_duckdb import DuckDBResource
 
 from orchestration.project import dbt_project
-from orchestration.resources import AS_OF_ENV, ModelEngine, as_of_for
+from orchestration.resources import LeadopsDbtCli, ModelEngine, Warehouse
+
+# How the dbt project learns the as_of date from Dagster (macros/as_of.sql).
+AS_OF_ENV = "LEADOPS_AS_OF"
 
 
 class LeadopsTranslator(DagsterDbtTranslator):
@@ -79,9 +82,9 @@ def leadops_dbt_assets(function: Callable) -> dg.AssetsDefinition:
 
 @leadops_dbt_assets
 def leadops_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, engine: ModelEngine, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext, dbt: LeadopsDbtCli, engine: ModelEngine, warehouse: Warehouse
 ):
-    as_of = as_of_for(context).isoformat()
+    as_of = warehouse.as_of(context).isoformat()
     variables = engine.dbt_vars()
     shared = engine.share_inputs(warehouse.database)
     if shared:
@@ -89,13 +92,13 @@ def leadops_dbt_models(
     context.log.info(f"dbt build on {engine.target} as of {as_of}" + (f" with {variables}" if variables else ""))
     # Each target keeps its own artifacts, so a Spark run never replaces the manifest Dagster loads.
     target_path = None if engine.is_embedded else dbt_project.target_path / engine.target
-    with environment({AS_OF_ENV: as_of}):  # read by the dbt process, which starts here
-        invocation = dbt.cli(
-            ["build", *(["--vars", json.dumps(variables)] if variables else []), *PRODUCTION_EXCLUDES],
-            context=context,
-            target_path=target_path,
-            raise_on_error=False,
-        )
+    invocation = dbt.cli(
+        ["build", *(["--vars", json.dumps(variables)] if variables else []), *PRODUCTION_EXCLUDES],
+        context=context,
+        target_path=target_path,
+        raise_on_error=False,
+        extra_env={AS_OF_ENV: as_of},
+    )
     # dbt holds the DuckDB file until it exits, so the tables are described after it has.
     events = list(invocation.stream())
     tests = [e for e in events if isinstance(e, dg.AssetCheckResult)]
@@ -111,21 +114,6 @@ def leadops_dbt_models(
         prune_run_artifacts(invocation.target_path)
     if not invocation.is_successful():
         raise invocation.get_error()
-
-
-@contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for what starts inside the block (a dbt process), then restore them."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def keep_parse_for_next_run(run_target: Path, kept_in: Path = dbt_project.manifest_path.parent) -> OSError | None:

@@ -1,8 +1,15 @@
-"""Assembles leadops' Dagster definitions; each domain module owns its assets, checks and schedules."""
+"""Assembles leadops' Dagster definitions from the deployment's settings; each domain module owns
+its assets, checks and schedules.
+
+`dagster dev`, the daemon and `dg` load `defs`, built from the environment when this module is
+imported; the CLI builds its own from its flags with `build_definitions`. Either way the shape of
+the definitions follows from the `Settings` alone.
+"""
 
 import dagster as dg
 
-from orchestration.alerts import segment_alerts
+from leadops.settings import Settings
+from orchestration.alerts import alert_assets
 from orchestration.automation import (
     landing_files_sensor,
     nightly_refresh,
@@ -14,28 +21,38 @@ from orchestration.dbt import leadops_dbt_models
 from orchestration.findings import finding_checks
 from orchestration.ingest import ingest_assets, landing_specs
 from orchestration.predictive import conversion_model, lead_predictions, retrain_job, weekly_retrain
-from orchestration.publishing import published_marts, segment_exports
+from orchestration.publishing import publishing_assets
 from orchestration.quality import mart_checks
-from orchestration.resources import DBT_TARGET, EMBEDDED_TARGET, build_resources
+from orchestration.resources import build_resources, transient_retry
 from orchestration.scoring import calibration_report, scoring_config
 
-defs = dg.Definitions(
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    retry = transient_retry(settings)
     # The calibration report, the published copy, alerts and the mart checks read DuckDB; on
     # another engine the marts stay there, guarded by their dbt tests.
-    assets=[
-        *landing_specs,
-        *ingest_assets,
-        scoring_config,
-        leadops_dbt_models,
-        *(
-            [calibration_report, published_marts, segment_exports, segment_alerts, conversion_model, lead_predictions]
-            if DBT_TARGET == EMBEDDED_TARGET
-            else []
-        ),
-    ],
-    asset_checks=[*mart_checks, *finding_checks] if DBT_TARGET == EMBEDDED_TARGET else [],
-    jobs=[refresh_job, *([retrain_job] if DBT_TARGET == EMBEDDED_TARGET else [])],
-    schedules=[nightly_refresh, *([weekly_retrain] if DBT_TARGET == EMBEDDED_TARGET else [])],
-    sensors=[landing_files_sensor, run_log_on_success, run_log_on_failure],
-    resources=build_resources(),
-)
+    in_duckdb = settings.is_embedded
+    downstream = [
+        calibration_report,
+        *publishing_assets(retry),
+        *alert_assets(retry),
+        conversion_model,
+        lead_predictions,
+    ]
+    return dg.Definitions(
+        assets=[
+            *landing_specs,
+            *ingest_assets(retry),
+            scoring_config,
+            leadops_dbt_models,
+            *(downstream if in_duckdb else []),
+        ],
+        asset_checks=[*mart_checks, *finding_checks] if in_duckdb else [],
+        jobs=[refresh_job, *([retrain_job] if in_duckdb else [])],
+        schedules=[nightly_refresh(settings), *([weekly_retrain(settings)] if in_duckdb else [])],
+        sensors=[landing_files_sensor(settings), run_log_on_success, run_log_on_failure],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(Settings.load())

@@ -2,10 +2,9 @@
 nothing, since an empty or flat lead_scores is what the data gave, not a broken build."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from leadops.findings import no_leads_scored, unrankable_scores
-from orchestration.resources import as_of_for
+from orchestration.resources import Warehouse
 
 SCORES = dg.AssetKey(["marts", "lead_scores"])
 
@@ -20,9 +19,9 @@ def _finding(passed: bool, description: str | None, failing: int) -> dg.AssetChe
 
 
 @dg.asset_check(asset=SCORES, name="leads_scored", description="At least one lead is scored as of the run's date.")
-def leads_scored(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+def leads_scored(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        finding = no_leads_scored(con, as_of_for(context))
+        finding = no_leads_scored(con, warehouse.as_of(context))
     return _finding(finding is None, finding, 0 if finding is None else 1)
 
 
@@ -31,7 +30,7 @@ def leads_scored(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResour
     name="rules_rank_the_leads",
     description="The scores differ: the rules find something to rank the leads by (events or fit attributes).",
 )
-def rules_rank_the_leads(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+def rules_rank_the_leads(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         finding = unrankable_scores(con)
     return _finding(finding is None, finding and finding[1], finding[0] if finding else 0)

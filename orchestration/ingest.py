@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 from leadops.contract import SOURCES, Source
 from leadops.loader import CHANGING, GateFinding, SourceReport, load_source
 from leadops.validation import SuiteOutcome, validate_frame, warm_up_in_background
-from orchestration.resources import TRANSIENT_RETRY, LandingFolder
+from orchestration.resources import LandingFolder
 
 
 def landing_key(source: Source) -> dg.AssetKey:
@@ -27,7 +27,7 @@ landing_specs = [
 ]
 
 
-def _build_ingest_asset(source: Source) -> dg.AssetsDefinition:
+def _build_ingest_asset(source: Source, retry: dg.RetryPolicy) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", source.name])
     suite = f"raw_{source.name}"
 
@@ -37,7 +37,7 @@ def _build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         group_name="ingest",
         kinds={"duckdb", "python"},
         owners=["team:data-engineering"],
-        retry_policy=TRANSIENT_RETRY,  # each file loads in its own transaction, so a retry is safe
+        retry_policy=retry,  # each file loads in its own transaction, so a retry is safe
         description=(
             f"Loads new `{source.name}` files into `raw.{source.name}`: each row is loaded or quarantined "
             "with a reason, a bad file is rejected whole, a file already loaded is skipped."
@@ -171,4 +171,6 @@ def _report_metadata(report: SourceReport, total_rows: int) -> dict:
     }
 
 
-ingest_assets = [_build_ingest_asset(source) for source in SOURCES.values()]
+def ingest_assets(retry: dg.RetryPolicy) -> list[dg.AssetsDefinition]:
+    """One asset per source, retried by `retry` (each file loads in its own transaction)."""
+    return [_build_ingest_asset(source, retry) for source in SOURCES.values()]

@@ -9,7 +9,6 @@ The tables it reads are the ones dbt built: `relations_from_manifest` finds each
 alias in the manifest, so a model moved to another schema or given an alias is followed.
 """
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,9 @@ import dagster as dg
 from dagster_dbt.dbt_manifest import validate_manifest
 from dagster_duckdb import DuckDBResource
 
-from leadops.dates import timezone_name
 from leadops.predictive.relations import Relation, Relations
 from leadops.predictive.tables import LEAD_PREDICTIONS, MODEL_REPORT, MODEL_VERSIONS, Table
+from leadops.settings import Settings
 from orchestration.dbt import LeadopsTranslator
 from orchestration.project import dbt_project
 from orchestration.resources import ScoringConfigFile
@@ -207,12 +206,15 @@ retrain_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
-    job=retrain_job,
-    cron_schedule=os.environ.get("LEADOPS_RETRAIN_CRON", "0 4 * * 0"),
-    execution_timezone=timezone_name(),
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Retrains the conversion model every week (Sunday 04:00, after the nightly refresh).",
-)
-def weekly_retrain(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=f"retrain-{context.scheduled_execution_time.date().isoformat()}")
+def weekly_retrain(settings: Settings) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        job=retrain_job,
+        cron_schedule=settings.retrain_cron,
+        execution_timezone=settings.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Retrains the conversion model every week (by default Sunday 04:00, after the nightly refresh).",
+    )
+    def weekly_retrain(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(run_key=f"retrain-{context.scheduled_execution_time.date().isoformat()}")
+
+    return weekly_retrain

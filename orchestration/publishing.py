@@ -24,12 +24,11 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
-from leadops.exports import export_all_segments, published_folder
+from leadops.exports import export_all_segments
 from leadops.loader import quote_literal
 from leadops.sql import table_exists
-from orchestration.resources import TRANSIENT_RETRY, as_of_for
+from orchestration.resources import Warehouse
 
 # One slice per as_of date (macros/incremental.sql): published per date, not copied whole.
 HISTORY_TABLES = ("lead_score_history", "segment_changes")
@@ -51,57 +50,64 @@ PUBLISHED_TABLES = (
 )
 
 
-@dg.asset(
-    key=dg.AssetKey(["published", "marts"]),
-    deps=[dg.AssetKey(["marts", table]) for table in PUBLISHED_TABLES],
-    group_name="publishing",
-    kinds={"duckdb"},
-    owners=["team:revops-data"],
-    retry_policy=TRANSIENT_RETRY,
-    description=(
-        "published/leadops.duckdb: a read-only copy of the marts for sales, marketing and BI, replaced "
-        "atomically at the end of each successful refresh. Query it at any hour; never the warehouse."
-    ),
-)
-def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
-    target = published_folder(warehouse.database) / "leadops.duckdb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with warehouse.get_connection() as con:
-        counts, segments, history = publish(con, target, as_of_for(context), context.run_id)
-    context.log.info(
-        f"published {sum(counts.values())} rows in {len(counts)} tables to {target}; "
-        + ", ".join(f"{table}: {', '.join(h.written) or 'no'} slice(s) written" for table, h in history.items())
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(target)),
-            "rows": dg.MetadataValue.json(counts),
-            "segments": dg.MetadataValue.md(
-                "| segment | leads |\n|---|---|\n" + "\n".join(f"| {s} | {n} |" for s, n in segments)
-            ),
-        }
-    )
+PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 
 
-@dg.asset(
-    key=dg.AssetKey(["published", "exports"]),
-    deps=[published_marts],
-    group_name="publishing",
-    kinds={"csv", "parquet"},
-    owners=["team:revops-data"],
-    retry_policy=TRANSIENT_RETRY,
-    description=(
-        "published/exports/<segment>.csv and .parquet for every segment and list, with the stable CRM "
-        "columns of `leadops export`; spreadsheet formulas neutralised; all files switched to together."
-    ),
-)
-def segment_exports(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
-    folder = published_folder(warehouse.database)
-    written = export_all_segments(folder / "leadops.duckdb", folder / "exports", version=context.run_id)
-    context.log.info(f"exported {len(written)} files to {folder / 'exports'}")
-    return dg.MaterializeResult(
-        metadata={"folder": dg.MetadataValue.path(str(folder / "exports")), "files": dg.MetadataValue.json(written)}
+def publishing_assets(retry: dg.RetryPolicy) -> list[dg.AssetsDefinition]:
+    """The published copy and the segment exports, retried by `retry` (a file briefly locked)."""
+
+    @dg.asset(
+        key=PUBLISHED_MARTS,
+        deps=[dg.AssetKey(["marts", table]) for table in PUBLISHED_TABLES],
+        group_name="publishing",
+        kinds={"duckdb"},
+        owners=["team:revops-data"],
+        retry_policy=retry,
+        description=(
+            "published/leadops.duckdb: a read-only copy of the marts for sales, marketing and BI, replaced "
+            "atomically at the end of each successful refresh. Query it at any hour; never the warehouse."
+        ),
     )
+    def published_marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        target = warehouse.published_folder / "leadops.duckdb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with warehouse.get_connection() as con:
+            counts, segments, history = publish(con, target, warehouse.as_of(context), context.run_id)
+        context.log.info(
+            f"published {sum(counts.values())} rows in {len(counts)} tables to {target}; "
+            + ", ".join(f"{table}: {', '.join(h.written) or 'no'} slice(s) written" for table, h in history.items())
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(target)),
+                "rows": dg.MetadataValue.json(counts),
+                "segments": dg.MetadataValue.md(
+                    "| segment | leads |\n|---|---|\n" + "\n".join(f"| {s} | {n} |" for s, n in segments)
+                ),
+            }
+        )
+
+    @dg.asset(
+        key=dg.AssetKey(["published", "exports"]),
+        deps=[PUBLISHED_MARTS],
+        group_name="publishing",
+        kinds={"csv", "parquet"},
+        owners=["team:revops-data"],
+        retry_policy=retry,
+        description=(
+            "published/exports/<segment>.csv and .parquet for every segment and list, with the stable CRM "
+            "columns of `leadops export`; spreadsheet formulas neutralised; all files switched to together."
+        ),
+    )
+    def segment_exports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        folder = warehouse.published_folder
+        written = export_all_segments(folder / "leadops.duckdb", folder / "exports", version=context.run_id)
+        context.log.info(f"exported {len(written)} files to {folder / 'exports'}")
+        return dg.MaterializeResult(
+            metadata={"folder": dg.MetadataValue.path(str(folder / "exports")), "files": dg.MetadataValue.json(written)}
+        )
+
+    return [published_marts, segment_exports]
 
 
 def history_folder(published: Path, table: str) -> Path:

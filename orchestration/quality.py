@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
 from leadops.validation import SuiteOutcome, suite_definition, validate_frame
-from orchestration.resources import as_of_for
+from orchestration.resources import Warehouse
 
 # A mart is validated on a repeatable sample of about this many rows; full-table invariants are
 # SQL (dbt tests and the reconciliation check below).
@@ -49,7 +48,7 @@ def _suite_check(suite: str) -> dg.AssetChecksDefinition:
         blocking=True,
         description=f"Great Expectations suite expectations/{suite}.json on a sample of {schema}.{table}.",
     )
-    def check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
             frame = con.execute(sample_query(f"{schema}.{table}", con)).df()
         if frame.empty:  # a mean of no rows fails as "1 unexpected, e.g. []"; leads_scored says why it is empty
@@ -88,8 +87,8 @@ class Reconciliation:
             blocking=self.severity == dg.AssetCheckSeverity.ERROR,
             description=self.description,
         )
-        def check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-            parameters = [as_of_for(context)] * self.failing_rows.count("?")
+        def check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+            parameters = [warehouse.as_of(context)] * self.failing_rows.count("?")
             with warehouse.get_connection() as con:
                 failing = con.execute(f"select count(*) from ({self.failing_rows})", parameters).fetchone()[0]
                 # The sample evaluates the whole query again (0.7 s for the factor sum at a million

@@ -1,13 +1,13 @@
-"""Where things live and how assets reach them.
+"""The resources assets use, and how they are built from the deployment's settings.
 
-Paths come from environment variables (so the dbt subprocess sees the same warehouse as the
-Dagster process), with defaults under the repository's `data/` folder.
+Every value comes from one `leadops.settings.Settings` (flags, then environment, then defaults),
+which the CLI and `orchestration/definitions.py` build once and hand over.
 """
 
 import importlib.metadata
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from functools import cached_property
@@ -23,51 +23,31 @@ from pydantic import Field
 from leadops.alerts import notifier_from_env
 from leadops.config import ScoringConfig, load_config
 from leadops.dates import today
+from leadops.exports import published_folder
 from leadops.lake import export_lake
 from leadops.run_log import record_start
+from leadops.settings import EMBEDDED_TARGET, Settings
 from leadops.warehouse_lock import hold
 from orchestration.project import dbt_executable, dbt_project
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-WAREHOUSE_ENV, LANDING_ENV, CONFIG_ENV = "LEADOPS_WAREHOUSE", "LEADOPS_LANDING", "LEADOPS_CONFIG"
-TARGET_ENV, LAKE_ENV = "LEADOPS_DBT_TARGET", "LEADOPS_LAKE"
-# How the dbt project learns the as_of date from Dagster (macros/as_of.sql).
-AS_OF_ENV = "LEADOPS_AS_OF"
-DEFAULTS = {
-    WAREHOUSE_ENV: PROJECT_ROOT / "data" / "warehouse.duckdb",
-    LANDING_ENV: PROJECT_ROOT / "data" / "landing",
-    CONFIG_ENV: PROJECT_ROOT / "scoring.yml",
-    TARGET_ENV: "duckdb",
-    LAKE_ENV: PROJECT_ROOT / "data" / "lake",
-}
-for _name, _default in DEFAULTS.items():
-    os.environ.setdefault(_name, str(_default))
-
-# The dbt target the models build on: `duckdb` (embedded, the default) or a warehouse such as
-# `spark`. Ingest always lands in DuckDB; other engines read its raw tables from the Parquet lake.
-DBT_TARGET = os.environ[TARGET_ENV]
-EMBEDDED_TARGET = "duckdb"
-
-DUCKDB_MEMORY_LIMIT = os.environ.get("LEADOPS_DUCKDB_MEMORY_LIMIT", "2GB")
-
-# The date a run scores as of. `leadops run --as-of` and the schedule set it; without it, today
-# (leadops.dates: in the schedule's time zone).
+# The date a run scores as of. `leadops run --as-of`, the schedule and the sensor set it; a run
+# launched without it (from the UI) scores as of today in the settings' time zone.
 AS_OF_TAG = "leadops/as_of"
 # The jobs whose runs the run log records (the CLI and the run-status sensors): they are recorded
 # as started too, so one killed on the way is told apart from one that finished.
 RECORDED_JOBS = ("refresh",)
 
 
-# For steps that raise on a passing hiccup (a file briefly locked, a webhook timing out); each asset
-# that touches a file or the network opts in. A failed check or a rejected file is not an exception.
-TRANSIENT_RETRY = dg.RetryPolicy(
-    max_retries=2, delay=float(os.environ.get("LEADOPS_RETRY_DELAY_SECONDS", "5")), backoff=dg.Backoff.EXPONENTIAL
-)
+def transient_retry(settings: Settings) -> dg.RetryPolicy:
+    """For steps that raise on a passing hiccup (a file briefly locked, a webhook timing out); each
+    asset that touches a file or the network opts in. A failed check or a rejected file is not an
+    exception."""
+    return dg.RetryPolicy(max_retries=2, delay=settings.retry_delay_seconds, backoff=dg.Backoff.EXPONENTIAL)
 
 
-def as_of_for(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:
+def as_of_for(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, timezone: str) -> date:
     tag = context.run.tags.get(AS_OF_TAG)
-    return date.fromisoformat(tag) if tag else today()
+    return date.fromisoformat(tag) if tag else today(timezone)
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -123,7 +103,16 @@ class AlertNotifier(dg.ConfigurableResource):
 
 
 class LeadopsDbtCli(DbtCliResource):
-    """dbt as the dbt assets call it, without two costs dagster-dbt pays on every invocation."""
+    """dbt as the dbt assets call it: with the settings' environment (profiles.yml reads its target,
+    warehouse and memory limit from it), and without two costs dagster-dbt pays on every invocation."""
+
+    environment: dict[str, str] = Field(default_factory=dict, description="variables of the dbt process")
+
+    def cli(self, args, *, extra_env: Mapping[str, str] | None = None, **kwargs):
+        # dagster-dbt gives the dbt process a copy of this process's environment, taken when the
+        # process starts inside cli(): the variables are in place for that moment only.
+        with _environment({**self.environment, **(extra_env or {})}):
+            return super().cli(args, **kwargs)
 
     @cached_property
     def _cli_version(self) -> version.Version:
@@ -141,7 +130,19 @@ class LeadopsDbtCli(DbtCliResource):
 
 
 class Warehouse(DuckDBResource):
-    """The DuckDB file, held by one run at a time (leadops.warehouse_lock) for the whole run."""
+    """The DuckDB file, held by one run at a time (leadops.warehouse_lock) for the whole run, and
+    the dates it is scored as of."""
+
+    timezone: str = Field(default="UTC", description="the zone of today's date, for a run without an as_of tag")
+    published: str = Field(default="", description="published copy and exports; empty: published/ beside it")
+
+    def as_of(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:
+        """The date this run scores as of."""
+        return as_of_for(context, self.timezone)
+
+    @property
+    def published_folder(self) -> Path:
+        return published_folder(self.database, self.published)
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -166,17 +167,36 @@ class Warehouse(DuckDBResource):
             yield self
 
 
-def build_resources() -> dict[str, dg.ConfigurableResource]:
-
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         # The same memory limit as dbt's connections (profiles.yml): the two processes take turns on
         # the file, and a bounded buffer pool spills large ingest batches to disk instead of growing.
         "warehouse": Warehouse(
-            database=dg.EnvVar(WAREHOUSE_ENV), connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT}
+            database=str(settings.warehouse),
+            connection_config={"memory_limit": settings.duckdb_memory_limit},
+            timezone=settings.timezone,
+            published=str(settings.published or ""),
         ),
-        "landing": LandingFolder(path=dg.EnvVar(LANDING_ENV)),
-        "scoring_config": ScoringConfigFile(path=dg.EnvVar(CONFIG_ENV)),
-        "dbt": LeadopsDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
-        "engine": ModelEngine(target=dg.EnvVar(TARGET_ENV), lake_path=dg.EnvVar(LAKE_ENV)),
+        "landing": LandingFolder(path=str(settings.landing)),
+        "scoring_config": ScoringConfigFile(path=str(settings.config)),
+        "dbt": LeadopsDbtCli(
+            project_dir=dbt_project, dbt_executable=dbt_executable(), environment=settings.dbt_environment()
+        ),
+        "engine": ModelEngine(target=settings.dbt_target, lake_path=str(settings.lake)),
         "alert_notifier": AlertNotifier(),
     }
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for what starts inside the block (a dbt process), then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

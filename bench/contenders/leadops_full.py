@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None, require_warehouse: bool = False) -> int:
         print(f"{args.out} does not exist: the incremental case runs on an already-built warehouse", file=sys.stderr)
         return 2
     steps = _record_step_durations()
-    from leadops.cli import main as leadops
+    from cli.main import main as leadops
 
     command = ["run", "--landing", str(args.landing), "--warehouse", str(args.out)]
     command += ["--as-of", args.as_of.isoformat(), "--config", str(args.config), "--quiet"]
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None, require_warehouse: bool = False) -> int:
 
 def _record_step_durations() -> dict[str, float]:
     """Wrap the CLI's run report so the harness also gets each Dagster step's seconds."""
-    import leadops.run_report as run_report
+    import orchestration.run_report as run_report
 
     steps: dict[str, float] = {}
     original = run_report.report_run

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 from leadops.demo_data import generate
 from orchestration.project import DBT_PROJECT_DIR, dbt_executable
 

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 from leadops.demo_data import generate
 
 pytestmark = pytest.mark.integration
@@ -20,7 +20,7 @@ DAY_1, DAY_2 = "2026-06-29", "2026-06-30"
 
 
 def leadops(*args: str) -> list[str]:
-    return [sys.executable, "-m", "leadops.cli", *args]
+    return [sys.executable, "-m", "cli.main", *args]
 
 
 def dbt_running_in_session(session: int) -> bool:
@@ -33,7 +33,7 @@ def dbt_running_in_session(session: int) -> bool:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[3]) == session and "dbt" in cmdline and "leadops.cli" not in cmdline:
+        if int(stat.rsplit(")", 1)[1].split()[3]) == session and "dbt" in cmdline and "cli.main" not in cmdline:
             return True
     return False
 

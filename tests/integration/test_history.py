@@ -7,7 +7,7 @@ import duckdb
 import pytest
 import yaml
 
-from leadops.cli import main
+from cli.main import main
 from leadops.demo_data import generate
 
 pytestmark = pytest.mark.integration

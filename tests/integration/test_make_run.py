@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration

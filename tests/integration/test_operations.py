@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 from leadops.demo_data import generate
 
 DAY_1, DAY_2 = "2026-06-29", "2026-06-30"

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from dagster_dbt import DbtCliResource
 
-from leadops.cli import main
+from cli.main import main
 from leadops.demo_data import generate
 from orchestration.project import dbt_executable, dbt_project
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from leadops.cli import main
+from cli.main import main
 from leadops.demo_data import generate
 
 AS_OF = "2026-06-30"

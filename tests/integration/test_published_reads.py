@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 from leadops.demo_data import generate
 
 pytestmark = pytest.mark.integration

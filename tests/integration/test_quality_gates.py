@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 
 pytestmark = pytest.mark.integration
 AS_OF = "2026-06-30"

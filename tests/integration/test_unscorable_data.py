@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 from leadops.exports import published_folder
 
 pytestmark = pytest.mark.integration

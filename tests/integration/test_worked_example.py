@@ -5,7 +5,7 @@ import textwrap
 import duckdb
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadops.cli import main
+from cli.main import main
 from leadops.demo_data import generate
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (make test-spark installs it)")

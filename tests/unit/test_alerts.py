@@ -8,11 +8,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from leadops.alerts import JsonlNotifier, WebhookNotifier, create_alerts, notifier_from_env, pending_alerts
-from orchestration.alerts import segment_alerts
-from orchestration.resources import AS_OF_TAG, AlertNotifier
+from leadops.settings import Settings
+from orchestration.alerts import alert_assets
+from orchestration.resources import AS_OF_TAG, AlertNotifier, Warehouse, transient_retry
+
+(segment_alerts,) = alert_assets(transient_retry(Settings(retry_delay_seconds=0.2)))
 
 DAY_1, DAY_2 = date(2026, 6, 29), date(2026, 6, 30)
 
@@ -112,7 +114,7 @@ def test_the_webhook_comes_from_the_environment(monkeypatch, tmp_path):
 
 def test_a_failing_webhook_is_retried_and_alerts_are_delivered_once(warehouse, webhook_url, monkeypatch):
     monkeypatch.setenv("LEADOPS_ALERT_WEBHOOK_URL", webhook_url)
-    resources = {"warehouse": DuckDBResource(database=warehouse), "alert_notifier": AlertNotifier()}
+    resources = {"warehouse": Warehouse(database=warehouse), "alert_notifier": AlertNotifier()}
     first = dg.materialize([segment_alerts], resources=resources, tags={AS_OF_TAG: DAY_2.isoformat()})
     second = dg.materialize([segment_alerts], resources=resources, tags={AS_OF_TAG: DAY_2.isoformat()})
 

@@ -3,7 +3,8 @@ what the next invocation starts from."""
 
 import os
 
-from orchestration.dbt import KEPT_RUN_ARTIFACTS, environment, keep_parse_for_next_run, prune_run_artifacts
+from orchestration.dbt import KEPT_RUN_ARTIFACTS, keep_parse_for_next_run, prune_run_artifacts
+from orchestration.resources import _environment as environment
 
 
 def test_only_the_newest_run_folders_of_the_asset_are_kept(tmp_path):
@@ -46,6 +47,7 @@ def test_an_invocation_without_a_parse_leaves_the_kept_one(tmp_path):
 
 
 def test_the_environment_of_the_block_is_restored_after_it(monkeypatch):
+    """The dbt resource sets its variables only while it starts the dbt process."""
     monkeypatch.setenv("LEADOPS_TEST_SET", "before")
     monkeypatch.delenv("LEADOPS_TEST_UNSET", raising=False)
 

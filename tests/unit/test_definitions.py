@@ -9,9 +9,13 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from leadops.dates import today
-from orchestration.definitions import defs
+from leadops.settings import Settings
+from orchestration.definitions import build_definitions, defs
 from orchestration.resources import AS_OF_TAG
+
+
+def landing_sensor(**settings) -> dg.SensorDefinition:
+    return build_definitions(Settings(**settings)).resolve_sensor_def("landing_files_sensor")
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +54,10 @@ def test_the_nightly_schedule_scores_as_of_its_own_date():
     assert request.tags[AS_OF_TAG] == "2026-03-14"
 
 
-def test_the_landing_sensor_requests_one_run_per_new_set_of_files(tmp_path, monkeypatch):
-    monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path))
-    monkeypatch.setenv("LEADOPS_LANDING_SETTLE_SECONDS", "0")
+def test_the_landing_sensor_requests_one_run_per_new_set_of_files(tmp_path):
     (tmp_path / "leads").mkdir()
     (tmp_path / "leads" / "monday.csv").write_text("lead_id,email,created_at\nL1,a@b.com,2026-01-01\n")
-    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    sensor = landing_sensor(landing=tmp_path, landing_settle_seconds=0)
 
     first = sensor.evaluate_tick(dg.build_sensor_context(cursor=None))
     assert len(first.run_requests) == 1 and AS_OF_TAG in first.run_requests[0].tags
@@ -69,15 +71,13 @@ def test_the_landing_sensor_requests_one_run_per_new_set_of_files(tmp_path, monk
     assert third.run_requests[0].run_key != first.run_requests[0].run_key
 
 
-def test_the_landing_sensor_waits_for_a_file_to_stop_changing(tmp_path, monkeypatch):
+def test_the_landing_sensor_waits_for_a_file_to_stop_changing(tmp_path):
     """A file still being copied in would be loaded half, then again whole with every event refused as
     a repeat: the sensor waits until the file has not changed for the settle time."""
-    monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path))
-    monkeypatch.setenv("LEADOPS_LANDING_SETTLE_SECONDS", "30")
     (tmp_path / "activity").mkdir()
     copying = tmp_path / "activity" / "today.csv"
     copying.write_text("event_id,lead_id,event_type,occurred_at\nE1,L1,page_view,2026-01-01\n")
-    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    sensor = landing_sensor(landing=tmp_path, landing_settle_seconds=30)
 
     waiting = sensor.evaluate_tick(dg.build_sensor_context(cursor=None))
     assert waiting.run_requests == [] and waiting.skip_message == "waiting for 1 file(s) to stop changing"
@@ -89,15 +89,12 @@ def test_the_landing_sensor_waits_for_a_file_to_stop_changing(tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14 and UTC-11
-def test_an_intra_day_run_takes_todays_date_in_the_schedules_time_zone(tmp_path, monkeypatch, zone):
+def test_an_intra_day_run_takes_todays_date_in_the_schedules_time_zone(tmp_path, zone):
     """Otherwise, east of UTC, a file landing after the nightly run would score as of the day before
     it, and the carried models would be rebuilt from the whole history as a run back in time."""
-    monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path))
-    monkeypatch.setenv("LEADOPS_LANDING_SETTLE_SECONDS", "0")
-    monkeypatch.setenv("LEADOPS_TIMEZONE", zone)
     (tmp_path / "leads").mkdir()
     (tmp_path / "leads" / "monday.csv").write_text("lead_id,email,created_at\nL1,a@b.com,2026-01-01\n")
-    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    sensor = landing_sensor(landing=tmp_path, landing_settle_seconds=0, timezone=zone)
 
     (request,) = sensor.evaluate_tick(dg.build_sensor_context(cursor=None)).run_requests
 
@@ -105,10 +102,9 @@ def test_an_intra_day_run_takes_todays_date_in_the_schedules_time_zone(tmp_path,
 
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "../etc"])
-def test_a_time_zone_that_does_not_exist_is_named_in_the_error(monkeypatch, zone):
-    monkeypatch.setenv("LEADOPS_TIMEZONE", zone)
+def test_a_time_zone_that_does_not_exist_is_named_in_the_error(zone):
     with pytest.raises(ValueError, match=f"LEADOPS_TIMEZONE='{re.escape(zone)}' is not a time zone"):
-        today()
+        Settings.load(environ={"LEADOPS_TIMEZONE": zone})
 
 
 def test_segment_tables_must_be_fresh_within_a_day(graph):

@@ -9,7 +9,7 @@ import pytest
 from leadops.contract import SOURCES
 from leadops.headers import MAX_COLUMNS, normalised_name, plan_columns
 from leadops.loader import load_source
-from leadops.run_report import _print_ingest
+from orchestration.run_report import _print_ingest
 
 
 def _drop(folder: Path, name: str, content: str | bytes) -> Path:

@@ -4,8 +4,8 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from leadops.run_log import summarise_run
 from orchestration.automation import run_log_on_failure, run_log_on_success
+from orchestration.run_log import summarise_run
 
 
 @dg.asset(key=["raw", "leads"], check_specs=[dg.AssetCheckSpec("files_accepted", asset=["raw", "leads"])])

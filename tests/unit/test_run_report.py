@@ -4,7 +4,7 @@ from datetime import date
 
 import duckdb
 
-from leadops.run_report import print_summary
+from leadops.summary import print_summary
 
 
 def test_segments_that_reach_the_same_lowest_score_are_printed_in_name_order(tmp_path, capsys):
@@ -18,7 +18,7 @@ def test_segments_that_reach_the_same_lowest_score_are_printed_in_name_order(tmp
             "as t(lead_id, company_name, score, score_label, segment, is_disqualified)"
         )
 
-    print_summary(warehouse, date(2026, 6, 30))
+    print_summary(warehouse, date(2026, 6, 30), warehouse.parent / "published")
 
     printed = [line.split()[0] for line in capsys.readouterr().out.splitlines() if "avg score" in line]
     assert printed == ["sql", "cold", "disqualified"]

@@ -4,14 +4,13 @@ reconciliation passes on no failing rows and fails with their count and a sample
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from orchestration.quality import GX_SAMPLE_ROWS, Reconciliation, sample_query
-from orchestration.resources import AS_OF_TAG
+from orchestration.resources import AS_OF_TAG, Warehouse
 
 
 @dg.asset(key=["marts", "days"])
-def days(warehouse: DuckDBResource) -> None:
+def days(warehouse: Warehouse) -> None:
     with warehouse.get_connection() as con:
         con.execute("create schema if not exists marts")
         con.execute("create or replace table marts.days as select date '2026-06-20' + range::int as day from range(10)")
@@ -40,7 +39,7 @@ NOT_AFTER_AS_OF = Reconciliation(
 def test_a_reconciliation_counts_its_failing_rows_and_shows_them(tmp_path, as_of, failing, sample):
     result = dg.materialize(
         [days, NOT_AFTER_AS_OF.build()],
-        resources={"warehouse": DuckDBResource(database=str(tmp_path / "warehouse.duckdb"))},
+        resources={"warehouse": Warehouse(database=str(tmp_path / "warehouse.duckdb"))},
         tags={AS_OF_TAG: as_of},
         raise_on_error=False,
     )

@@ -11,8 +11,9 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
+from leadops.settings import Settings
 from leadops.warehouse_lock import WarehouseBusy, hold, holder, lock_path
-from orchestration.definitions import defs
+from orchestration.definitions import build_definitions
 
 HOLD = (
     "import sys, time; from leadops.warehouse_lock import hold\n"
@@ -56,11 +57,9 @@ def test_a_holder_killed_with_sigkill_leaves_no_stale_lock(held):
     assert holder(warehouse) is None
 
 
-def test_the_landing_sensor_and_the_schedule_start_nothing_behind_a_holder(held, tmp_path, monkeypatch):
+def test_the_landing_sensor_and_the_schedule_start_nothing_behind_a_holder(held, tmp_path):
     warehouse, process = held
-    monkeypatch.setenv("LEADOPS_WAREHOUSE", str(warehouse))
-    monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path / "landing"))
-    monkeypatch.setenv("LEADOPS_LANDING_SETTLE_SECONDS", "0")
+    defs = build_definitions(Settings(warehouse=warehouse, landing=tmp_path / "landing", landing_settle_seconds=0))
     (tmp_path / "landing" / "leads").mkdir(parents=True)
     (tmp_path / "landing" / "leads" / "new.csv").write_text("lead_id,email,created_at\nL1,a@b.com,2026-01-01\n")
     expected = f"another refresh (PID {process.pid}, started at "
@@ -76,10 +75,9 @@ def test_the_landing_sensor_and_the_schedule_start_nothing_behind_a_holder(held,
     assert sensed.skip_message.endswith("holds the warehouse")
 
 
-def test_the_landing_sensor_starts_nothing_behind_a_refresh_being_launched(tmp_path, monkeypatch):
-    monkeypatch.setenv("LEADOPS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("LEADOPS_LANDING", str(tmp_path / "landing"))
-    monkeypatch.setenv("LEADOPS_LANDING_SETTLE_SECONDS", "0")
+def test_the_landing_sensor_starts_nothing_behind_a_refresh_being_launched(tmp_path):
+    settings = Settings(warehouse=tmp_path / "warehouse.duckdb", landing=tmp_path / "landing", landing_settle_seconds=0)
+    defs = build_definitions(settings)
     (tmp_path / "landing" / "leads").mkdir(parents=True)
     (tmp_path / "landing" / "leads" / "new.csv").write_text("lead_id,email,created_at\nL1,a@b.com,2026-01-01\n")
     sensor = defs.resolve_sensor_def("landing_files_sensor")
