@@ -23,7 +23,7 @@ EXIT_CODES = """exit codes:
      the lock is <warehouse>.lock, released when its process ends, however it ends)"""
 # The flags that are settings (leadops.settings.Settings); None when not given, so the environment
 # and then the default apply.
-SETTING_FLAGS = ("landing", "warehouse", "config", "dbt_target", "lake")
+SETTING_FLAGS = ("landing", "warehouse", "source", "config", "dbt_target", "lake")
 
 
 def entrypoint() -> None:
@@ -35,6 +35,7 @@ def entrypoint() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from leadops.settings import Settings, SettingsError
+    from leadops.sources.mapping import MappingError
     from leadops.warehouse_lock import EXIT_WAREHOUSE_BUSY, WarehouseBusy, hold
 
     parser = _parser()
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         # Taken before any work, so a second refresh is told at once instead of waiting on DuckDB.
         with hold(settings.warehouse) if getattr(args, "writes", False) else contextlib.nullcontext():
             return args.handler(args, settings)
-    except (UserError, SettingsError) as error:
+    except (UserError, SettingsError, MappingError) as error:
         print(f"leadops: {error}", file=sys.stderr)
         return 2
     except WarehouseBusy as error:
@@ -159,6 +160,12 @@ def _refresh_options(parser: argparse.ArgumentParser) -> None:
         "--landing", type=Path, default=None, help="landing folder (default LEADOPS_LANDING, else data/landing)"
     )
     _warehouse_option(parser)
+    parser.add_argument(
+        "--source",
+        default=None,
+        help="how the landing files map to leadops' tables: leadops (the input contract, the default), "
+        "a preset (hubspot-export) or a mapping file (docs/bring-your-crm.md)",
+    )
     parser.add_argument(
         "--config", type=Path, default=None, help="scoring configuration (default LEADOPS_CONFIG, else scoring.yml)"
     )

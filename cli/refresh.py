@@ -107,9 +107,11 @@ def _check_config(settings: Settings) -> None:
 
 
 def _check_inputs(settings: Settings) -> None:
+    from leadops.sources.mapping import load_mapping
     from orchestration.project import prepare_manifest
 
     _check_config(settings)
+    load_mapping(settings.source)  # a bad mapping fails here, naming its entry, before any work
     if not settings.landing.is_dir():
         raise UserError(
             f"the landing folder {settings.landing} does not exist (try: leadops demo-data --out {settings.landing})"

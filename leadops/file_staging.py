@@ -11,6 +11,8 @@ import duckdb
 
 from leadops.contract import FILE_SUFFIXES, Source
 from leadops.headers import MAX_LINE_BYTES, HeaderProblem, plan_columns, read_csv_header, unique_labels
+from leadops.sources.mapping import Feed
+from leadops.sources.translate import MissingColumn, translation
 from leadops.sql import quote_identifier, quote_literal
 
 
@@ -28,11 +30,14 @@ LINE = "_leadops_line"  # the line a CSV row starts on, when a quoted value span
 
 
 def read_into_batch(
-    con: duckdb.DuckDBPyConnection, source: Source, path: Path, line_breaks: int
-) -> tuple[int, dict[str, tuple[str, str]], str]:
+    con: duckdb.DuckDBPyConnection, source: Source, path: Path, line_breaks: int, feed: Feed | None = None
+) -> tuple[int, dict[str, tuple[str, str]], str, list[str]]:
     """Stage the file as `_batch`, each row with its position in the file as ROW_ID; return the
     number of header lines, the file's columns (contract column or custom field -> name as staged,
-    type) and the SQL of each row's line number in the file.
+    type), the SQL of each row's line number in the file, and notes for the run's output.
+
+    A feed of a source mapping (`leadops.sources`) renames and reformats the CRM's columns first:
+    the file is staged as `_batch_crm` and `_batch` is its translation.
 
     A CSV file is read into a temporary table, all text, with the dialect and columns of the header
     read first (see `leadops.headers`). A Parquet file, already typed, is a view over the file: its
@@ -45,7 +50,8 @@ def read_into_batch(
         raise FileRejected(path, None, "the file is empty (0 bytes)")
     literal = quote_literal(str(path))
     try:
-        header_lines, labels = _csv_labels(path, source) if suffix == ".csv" else (0, None)
+        mapped = feed is not None and not feed.is_identity
+        header_lines, labels = _csv_labels(path, source, mapped) if suffix == ".csv" else (0, None)
         if suffix == ".parquet" and not {"file_row_number", ROW_ID} & _parquet_columns(con, literal):
             con.execute(
                 "create or replace temp view _batch as select * exclude (file_row_number), "
@@ -66,18 +72,44 @@ def read_into_batch(
             (rows,) = con.execute("select count(*) from _batch_rows").fetchone()
             if line_breaks > rows + header_lines:  # a quoted value spans lines
                 line_sql = _number_lines_spanned(con, described, header_lines)
+        notes = _translate(con, feed, described, header_lines) if mapped else []
+        if mapped:
+            described = con.execute("select column_name, column_type from (describe _batch)").fetchall()
         found = _columns(described, source)
     except HeaderProblem as problem:
         raise FileRejected(path, problem.line, problem.problem) from None
     except duckdb.Error as error:
         raise FileRejected(path, line_of(str(error)), _reader_problem(str(error))) from None
-    return header_lines, found, line_sql
+    return header_lines, found, line_sql, notes
 
 
-def _csv_labels(path: Path, source: Source) -> tuple[int, tuple[str, tuple[str, ...]]]:
-    """The CSV header's lines, and its delimiter with the (unique) column labels DuckDB reads."""
+def _translate(
+    con: duckdb.DuckDBPyConnection, feed: Feed, described: list[tuple[str, str]], header_lines: int
+) -> list[str]:
+    """Replace `_batch` with the feed's translation of it; say how many rows the feed's `when` left out."""
+    staged = [(name, native_type) for name, native_type in described if name not in (ROW_ID, LINE)]
+    try:
+        plan = translation(feed, staged)
+    except MissingColumn as missing:
+        raise HeaderProblem(header_lines or 1, f"{missing} (source mapping feed {feed.label})") from None
+    carried = ", ".join(quote_identifier(name) for name, _ in described if name in (ROW_ID, LINE))
+    con.execute("alter view _batch rename to _batch_crm")
+    where = f" where {plan.where}" if plan.where else ""
+    con.execute(f"create temp view _batch as select {carried}, {plan.select} from _batch_crm{where}")
+    if plan.where is None:
+        return []
+    (total,) = con.execute("select count(*) from _batch_crm").fetchone()
+    (kept,) = con.execute("select count(*) from _batch").fetchone()
+    if kept == total:
+        return []
+    return [f"{total - kept} of {total} row(s) have no '{plan.when_label}': not read into {feed.into}"]
+
+
+def _csv_labels(path: Path, source: Source, mapped: bool = False) -> tuple[int, tuple[str, tuple[str, ...]]]:
+    """The CSV header's lines, and its delimiter with the (unique) column labels DuckDB reads. A
+    mapped file's labels are the CRM's: which is which contract column is the mapping's to say."""
     header = read_csv_header(path)
-    labels = unique_labels(plan_columns(header.names, source.column_names))
+    labels = unique_labels(plan_columns(header.names, () if mapped else source.column_names))
     reserved = {ROW_ID, LINE} & {label.lower() for label in labels}
     if reserved:
         raise HeaderProblem(header.lines, f"the column {reserved.pop()} is reserved by leadops: rename it")

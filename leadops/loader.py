@@ -24,6 +24,7 @@ from leadops.contract import SOURCES, Source
 from leadops.file_staging import ROW_ID, FileRejected, first_line, line_of, read_into_batch
 from leadops.headers import column_notes
 from leadops.row_rules import cleaned_text_sql, record_sql, refuse_keys_already_loaded, validated_sql
+from leadops.sources.mapping import Feed
 from leadops.sql import quote_identifier, quote_literal, transaction
 
 __all__ = ["FileRejected", "quote_identifier", "quote_literal"]  # callers import them from here too
@@ -140,10 +141,26 @@ def file_fingerprint(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), line_breaks
 
 
-def load_source(
-    con: duckdb.DuckDBPyConnection, source: Source, folder: Path, gate: BatchGate | None = None
+def load_feeds(
+    con: duckdb.DuckDBPyConnection, source: Source, landing: Path, feeds: list[Feed], gate: BatchGate | None = None
 ) -> SourceReport:
-    """Load every file of `folder` not loaded before. Never raises for a bad file: it reports it."""
+    """Load every new file of each feed's folder of `landing` into the source's table, one report."""
+    ensure_raw_schema(con)  # a table no feed fills is still there, empty, for the models
+    report = SourceReport(source.name)
+    for feed in feeds:
+        report.files += load_source(con, source, landing / feed.folder, gate, feed).files
+    return report
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    folder: Path,
+    gate: BatchGate | None = None,
+    feed: Feed | None = None,
+) -> SourceReport:
+    """Load every file of `folder` not loaded before, as `feed` of a source mapping reads it (the
+    contract's own columns without one). Never raises for a bad file: it reports it."""
     ensure_raw_schema(con)
     con.execute("set TimeZone = 'UTC'")
     report = SourceReport(source.name)
@@ -163,7 +180,7 @@ def load_source(
             getattr(gate, "prepare", lambda: None)()
             is_gate_ready = True
         try:
-            file_report = _load_file(con, source, path, name, (digest, line_breaks), gate, state)
+            file_report = _load_file(con, source, path, name, (digest, line_breaks), gate, state, feed)
         except FileChanging:
             report.files.append(FileReport(source.name, name, "skipped", message=CHANGING))
             continue
@@ -193,10 +210,11 @@ def _load_file(
     fingerprint: tuple[str, int],
     gate: BatchGate | None,
     state: tuple[int, int],
+    feed: Feed | None = None,
 ) -> FileReport:
     with transaction(con):
         digest, line_breaks = fingerprint
-        header_lines, found, line_sql = read_into_batch(con, source, path, line_breaks)
+        header_lines, found, line_sql, mapping_notes = read_into_batch(con, source, path, line_breaks, feed)
         missing = [c for c in source.required if c not in found]
         if missing:
             raise FileRejected(
@@ -256,10 +274,13 @@ def _load_file(
             raise FileChanging(path)
         con.execute("drop table _validated")
         con.execute("drop view _batch")
+        con.execute("drop view if exists _batch_crm")
         con.execute("drop table if exists _batch_lines")
         con.execute("drop table if exists _batch_rows")
     contract = {c.name: c.sql_type for c in source.columns}
-    notes = column_notes(found, contract, source.name, source.name == "leads", path.suffix.lower() == ".parquet")
+    notes = mapping_notes + column_notes(
+        found, contract, source.name, source.name == "leads", path.suffix.lower() == ".parquet"
+    )
     return FileReport(
         source.name,
         name,

@@ -35,9 +35,13 @@ class Settings:
         default=DATA / "landing", metadata=_env("LEADOPS_LANDING", "landing folder, one subfolder per source")
     )
     warehouse: Path = field(default=DATA / "warehouse.duckdb", metadata=_env("LEADOPS_WAREHOUSE", "DuckDB file"))
-    config: Path = field(
-        default=PROJECT_ROOT / "scoring.yml", metadata=_env("LEADOPS_CONFIG", "scoring configuration")
+    source: str = field(
+        default="leadops",
+        metadata=_env(
+            "LEADOPS_SOURCE", "source mapping: leadops (the contract), a preset such as hubspot-export, or a file"
+        ),
     )
+    config: Path = field(default=PROJECT_ROOT / "scoring.yml", metadata=_env("LEADOPS_CONFIG", "scoring configuration"))
     lake: Path = field(
         default=DATA / "lake", metadata=_env("LEADOPS_LAKE", "Parquet lake that engines other than DuckDB read")
     )

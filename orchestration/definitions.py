@@ -9,6 +9,7 @@ the definitions follows from the `Settings` alone.
 import dagster as dg
 
 from leadops.settings import Settings
+from leadops.sources.mapping import load_mapping
 from orchestration.alerts import alert_assets
 from orchestration.automation import (
     landing_files_sensor,
@@ -29,6 +30,7 @@ from orchestration.scoring import calibration_report, scoring_config
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     retry = transient_retry(settings)
+    mapping = load_mapping(settings.source)
     # The calibration report, the published copy, alerts and the mart checks read DuckDB; on
     # another engine the marts stay there, guarded by their dbt tests.
     in_duckdb = settings.is_embedded
@@ -41,8 +43,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     return dg.Definitions(
         assets=[
-            *landing_specs,
-            *ingest_assets(retry),
+            *landing_specs(mapping),
+            *ingest_assets(mapping, retry),
             scoring_config,
             leadops_dbt_models,
             *(downstream if in_duckdb else []),

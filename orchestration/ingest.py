@@ -1,39 +1,56 @@
 """Ingest: landing files -> `raw.*` tables, one asset per source, each file checked as it lands."""
 
 import time
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from leadops.contract import SOURCES, Source
-from leadops.loader import CHANGING, GateFinding, SourceReport, load_source
+from leadops.loader import CHANGING, GateFinding, SourceReport, load_feeds
+from leadops.sources.mapping import Feed, SourceMapping
 from leadops.validation import SuiteOutcome, validate_frame, warm_up_in_background
 from orchestration.resources import LandingFolder
 
 
-def landing_key(source: Source) -> dg.AssetKey:
-    return dg.AssetKey(["landing", source.name])
+def landing_key(folder: str) -> dg.AssetKey:
+    return dg.AssetKey(["landing", folder])
 
 
-landing_specs = [
-    dg.AssetSpec(
-        key=landing_key(source),
-        description=f"CSV or Parquet files dropped into the landing folder's `{source.name}/`. {source.description}",
-        group_name="ingest",
-        kinds={"file"},
-        owners=["team:data-engineering"],
-    )
-    for source in SOURCES.values()
-]
+def landing_specs(mapping: SourceMapping) -> list[dg.AssetSpec]:
+    """One asset per landing folder the source mapping reads, feeding the raw tables it names."""
+    specs = []
+    for folder in mapping.folders:
+        feeds = [feed for feed in mapping.feeds if feed.folder == folder]
+        if [feed.into for feed in feeds] == [folder] and feeds[0].is_identity:
+            description = (
+                f"CSV or Parquet files dropped into the landing folder's `{folder}/`. {SOURCES[folder].description}"
+            )
+        else:
+            tables = ", ".join(f"raw.{feed.into}" for feed in feeds)
+            description = (
+                f"CSV or Parquet files dropped into the landing folder's `{folder}/`, read into {tables} "
+                f"by the source mapping `{mapping.name}`. " + " ".join(feed.description for feed in feeds)
+            ).strip()
+        specs.append(
+            dg.AssetSpec(
+                key=landing_key(folder),
+                description=description,
+                group_name="ingest",
+                kinds={"file"},
+                owners=["team:data-engineering"],
+            )
+        )
+    return specs
 
 
-def _build_ingest_asset(source: Source, retry: dg.RetryPolicy) -> dg.AssetsDefinition:
+def _build_ingest_asset(source: Source, feeds: list[Feed], retry: dg.RetryPolicy) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", source.name])
     suite = f"raw_{source.name}"
 
     @dg.asset(
         key=key,
-        deps=[landing_key(source)],
+        deps=[landing_key(feed.folder) for feed in feeds],
         group_name="ingest",
         kinds={"duckdb", "python"},
         owners=["team:data-engineering"],
@@ -62,7 +79,7 @@ def _build_ingest_asset(source: Source, retry: dg.RetryPolicy) -> dg.AssetsDefin
     def ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingFolder):
         gate = ExpectationGate(suite)
         with warehouse.get_connection() as con:
-            report = load_source(con, source, landing.source_folder(source.name), gate=gate)
+            report = load_feeds(con, source, Path(landing.path), feeds, gate=gate)
             total_rows = con.execute(f"select count(*) from raw.{source.name}").fetchone()[0]
 
         for rejected in report.with_status("rejected"):
@@ -171,6 +188,7 @@ def _report_metadata(report: SourceReport, total_rows: int) -> dict:
     }
 
 
-def ingest_assets(retry: dg.RetryPolicy) -> list[dg.AssetsDefinition]:
-    """One asset per source, retried by `retry` (each file loads in its own transaction)."""
-    return [_build_ingest_asset(source, retry) for source in SOURCES.values()]
+def ingest_assets(mapping: SourceMapping, retry: dg.RetryPolicy) -> list[dg.AssetsDefinition]:
+    """One asset per raw table, fed by the mapping's folders; retried by `retry` (each file loads in
+    its own transaction). A table no feed fills is still an asset: the models read it, empty."""
+    return [_build_ingest_asset(source, mapping.feeds_into(source.name), retry) for source in SOURCES.values()]
