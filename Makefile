@@ -61,8 +61,8 @@ bench: $(VENV)/.installed-bench prepare
 	$(BIN)/python -m bench --scale $(SCALE)
 
 lint: install-dev prepare
-	$(BIN)/ruff check leadops orchestration tests bench
-	$(BIN)/ruff format --check leadops orchestration tests bench
+	$(BIN)/ruff check leadops orchestration cli tests bench
+	$(BIN)/ruff format --check leadops orchestration cli tests bench
 	LEADOPS_WAREHOUSE=:memory: $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests/singular
 	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg check defs
 
