@@ -132,11 +132,23 @@ class Feed(BaseModel):
         return f"{self.folder} -> {self.into}"
 
 
+class Database(BaseModel):
+    """How a sync tool's tables are read when the mapping's data is in a database, not in files:
+    each feed's folder is then a table of `schema`, and the rows changed since the last run (by
+    `cursor`, the sync's own column) are extracted into that folder of the landing folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_: str = Field(alias="schema", pattern=r"^[a-z_][a-z0-9_]{0,62}$")  # the sync's usual schema
+    cursor: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")  # e.g. _fivetran_synced
+
+
 class SourceMapping(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=100)
     description: str = ""
+    database: Database | None = None
     feeds: list[Feed] = Field(min_length=1)
 
     @model_validator(mode="before")
