@@ -23,7 +23,7 @@ EXIT_CODES = """exit codes:
      the lock is <warehouse>.lock, released when its process ends, however it ends)"""
 # The flags that are settings (leadops.settings.Settings); None when not given, so the environment
 # and then the default apply.
-SETTING_FLAGS = ("landing", "warehouse", "source", "config", "dbt_target", "lake")
+SETTING_FLAGS = ("landing", "warehouse", "source", "source_database", "source_schema", "config", "dbt_target", "lake")
 
 
 def entrypoint() -> None:
@@ -35,6 +35,7 @@ def entrypoint() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from leadops.settings import Settings, SettingsError
+    from leadops.sources.extract import MappingWithoutDatabase, SourceDatabaseError
     from leadops.sources.mapping import MappingError
     from leadops.warehouse_lock import EXIT_WAREHOUSE_BUSY, WarehouseBusy, hold
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         # Taken before any work, so a second refresh is told at once instead of waiting on DuckDB.
         with hold(settings.warehouse) if getattr(args, "writes", False) else contextlib.nullcontext():
             return args.handler(args, settings)
-    except (UserError, SettingsError, MappingError) as error:
+    except (UserError, SettingsError, MappingError, SourceDatabaseError, MappingWithoutDatabase) as error:
         print(f"leadops: {error}", file=sys.stderr)
         return 2
     except WarehouseBusy as error:
@@ -166,6 +167,13 @@ def _refresh_options(parser: argparse.ArgumentParser) -> None:
         help="how the landing files map to leadops' tables: leadops (the input contract, the default), "
         "a preset (hubspot-export) or a mapping file (docs/bring-your-crm.md)",
     )
+    parser.add_argument(
+        "--source-database",
+        default=None,
+        help="read the mapping's tables from the database a sync fills: postgresql://user@host:port/db "
+        "(password from PGPASSWORD or ~/.pgpass) or duckdb:///path/file.duckdb",
+    )
+    parser.add_argument("--source-schema", default=None, help="its schema (default: the mapping's, e.g. hubspot)")
     parser.add_argument(
         "--config", type=Path, default=None, help="scoring configuration (default LEADOPS_CONFIG, else scoring.yml)"
     )

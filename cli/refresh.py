@@ -111,8 +111,12 @@ def _check_inputs(settings: Settings) -> None:
     from orchestration.project import prepare_manifest
 
     _check_config(settings)
-    load_mapping(settings.source)  # a bad mapping fails here, naming its entry, before any work
-    if not settings.landing.is_dir():
+    mapping = load_mapping(settings.source)  # a bad mapping fails here, naming its entry, before any work
+    if settings.source_database is not None:
+        from leadops.sources.extract import source_database
+
+        source_database(settings, mapping).kind  # noqa: B018 (an unsupported URL is refused here)
+    elif not settings.landing.is_dir():
         raise UserError(
             f"the landing folder {settings.landing} does not exist (try: leadops demo-data --out {settings.landing})"
         )

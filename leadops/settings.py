@@ -41,6 +41,16 @@ class Settings:
             "LEADOPS_SOURCE", "source mapping: leadops (the contract), a preset such as hubspot-export, or a file"
         ),
     )
+    source_database: str | None = field(
+        default=None,
+        metadata=_env(
+            "LEADOPS_SOURCE_DATABASE",
+            "a database a sync fills (postgresql://user@host:port/db, duckdb:///file.duckdb); password: PGPASSWORD",
+        ),
+    )
+    source_schema: str | None = field(
+        default=None, metadata=_env("LEADOPS_SOURCE_SCHEMA", "its schema (default: the mapping's, e.g. hubspot)")
+    )
     config: Path = field(default=PROJECT_ROOT / "scoring.yml", metadata=_env("LEADOPS_CONFIG", "scoring configuration"))
     lake: Path = field(
         default=DATA / "lake", metadata=_env("LEADOPS_LAKE", "Parquet lake that engines other than DuckDB read")
@@ -102,6 +112,11 @@ class Settings:
     def published_folder(self) -> Path:
         return published_folder(self.warehouse, self.published)
 
+    @property
+    def extract_folder(self) -> Path:
+        """Where a database source's new rows are extracted to, as the landing folders its feeds read."""
+        return self.warehouse.resolve().parent / "extract"
+
     def dbt_environment(self) -> dict[str, str]:
         """What the dbt process reads (profiles.yml): its target, its warehouse, its memory."""
         return {
@@ -118,7 +133,9 @@ def published_folder(warehouse: str | Path, published: str | Path | None = None)
 
 
 def _parsed(spec: dataclasses.Field, raw: Any, source: str) -> Any:
-    kind = {"Path": Path, "Path | None": Path, "str": str, "int": int, "float": float}[str(spec.type)]
+    kind = {"Path": Path, "Path | None": Path, "str": str, "str | None": str, "int": int, "float": float}[
+        str(spec.type)
+    ]
     if isinstance(raw, kind):
         return raw.resolve() if kind is Path else raw
     try:

@@ -19,6 +19,7 @@ from orchestration.automation import (
     run_log_on_success,
 )
 from orchestration.dbt import leadops_dbt_models
+from orchestration.extract import extract_assets
 from orchestration.findings import finding_checks
 from orchestration.ingest import ingest_assets, landing_specs
 from orchestration.predictive import conversion_model, lead_predictions, retrain_job, weekly_retrain
@@ -43,7 +44,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     return dg.Definitions(
         assets=[
-            *landing_specs(mapping),
+            *(extract_assets(settings, mapping, retry) or landing_specs(mapping)),
             *ingest_assets(mapping, retry),
             scoring_config,
             leadops_dbt_models,

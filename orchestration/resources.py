@@ -177,7 +177,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             timezone=settings.timezone,
             published=str(settings.published or ""),
         ),
-        "landing": LandingFolder(path=str(settings.landing)),
+        # A database source's feeds read the folders its tables are extracted to.
+        "landing": LandingFolder(path=str(_feeds_folder(settings))),
         "scoring_config": ScoringConfigFile(path=str(settings.config)),
         "dbt": LeadopsDbtCli(
             project_dir=dbt_project, dbt_executable=dbt_executable(), environment=settings.dbt_environment()
@@ -185,6 +186,15 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "engine": ModelEngine(target=settings.dbt_target, lake_path=str(settings.lake)),
         "alert_notifier": AlertNotifier(),
     }
+
+
+def _feeds_folder(settings: Settings) -> Path:
+    if settings.source_database is None:
+        return settings.landing
+    from leadops.sources.extract import extract_folder
+    from leadops.sources.mapping import load_mapping
+
+    return extract_folder(settings, load_mapping(settings.source))
 
 
 @contextmanager
