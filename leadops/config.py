@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from leadops.attributes import NUMERIC_ATTRIBUTES, Attribute, Range, custom_field
 from leadops.contract import EVENT_TYPES
 from leadops.sql import transaction
 from leadops.strict_yaml import DuplicateKeyError, safe_load_unique
@@ -40,16 +41,6 @@ def _distinct(values: list[str]) -> list[str]:
 TextList = Annotated[list[Text], AfterValidator(_distinct)]
 EventTypeList = Annotated[list[EventType], AfterValidator(_distinct)]
 
-TEXT_ATTRIBUTES = (
-    "industry",
-    "country",
-    "seniority",
-    "department",
-    "job_title",
-    "lead_source",
-    "email_domain",
-)
-NUMERIC_ATTRIBUTES = ("employees", "annual_revenue")
 SIGNALS = (
     "personal_email",
     "competitor",
@@ -74,10 +65,10 @@ class _Strict(BaseModel):
 
 class FitRule(_Strict):
     name: Name
-    attribute: Literal[TEXT_ATTRIBUTES + NUMERIC_ATTRIBUTES]  # type: ignore[valid-type]
+    attribute: Attribute
     equals_any: list[Text] | None = None
     contains_any: list[Text] | None = None
-    between: tuple[float, float] | None = None
+    between: Range | None = None
     points: float
     description: str = ""
 
@@ -87,7 +78,8 @@ class FitRule(_Strict):
         if len(given) != 1:
             raise ValueError("give exactly one of equals_any, contains_any or between")
         numeric = self.attribute in NUMERIC_ATTRIBUTES
-        if numeric != (self.between is not None):
+        # A custom field is text: equals_any and contains_any read it as such, between as a number.
+        if not custom_field(self.attribute) and numeric != (self.between is not None):
             kind = "numeric" if numeric else "text"
             raise ValueError(
                 f"attribute '{self.attribute}' is {kind}: use "
@@ -423,6 +415,8 @@ def load_config(path: str | Path) -> ScoringConfig:
 
 
 def _message(error: dict) -> str:
+    if error["type"] == "extra_forbidden" and error["loc"][0] == "fit":
+        return "not a key of a fit rule, whose condition is one of equals_any, contains_any or between"
     return "must be a finite number" if error["type"] == "finite_number" else error["msg"]
 
 

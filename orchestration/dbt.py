@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 from dagster_dbt import asset_utils as dbt_asset_utils
 from dagster_duckdb import DuckDBResource
 
@@ -23,14 +23,20 @@ AS_OF_ENV = "LEADOPS_AS_OF"
 
 class LeadopsTranslator(DagsterDbtTranslator):
     """Keys are `<schema>/<name>`, and a source `raw.leads` is the ingest asset `raw/leads`, so the
-    lineage is one graph; groups are the model's folder (staging, intermediate, marts, scoring);
-    a model whose meta sets `freshness_fail_hours` gets a freshness policy."""
+    lineage is one graph (a source that another asset writes, as the leads ingest writes
+    `raw.lead_attributes`, names that asset in its meta); groups are the model's folder (staging,
+    intermediate, marts, scoring); a model whose meta sets `freshness_fail_hours` gets a freshness policy."""
+
+    def __init__(self, settings: DagsterDbtTranslatorSettings | None = None):
+        # raw.leads and raw.lead_attributes are two sources of one asset, the leads ingest.
+        super().__init__(settings or DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] == "source":
-            return spec.replace_attributes(key=dg.AssetKey([props["source_name"], props["name"]]))
+            written_by = props.get("meta", {}).get("dagster", {}).get("asset_key")
+            return spec.replace_attributes(key=dg.AssetKey(written_by or [props["source_name"], props["name"]]))
         folder = props["fqn"][1] if len(props["fqn"]) > 2 else "dbt"
         spec = spec.replace_attributes(key=dg.AssetKey([props["config"]["schema"], props["name"]]), group_name=folder)
         fail_hours = props["config"].get("meta", {}).get("freshness_fail_hours")

@@ -1,9 +1,10 @@
 """Findings on the scores as a whole (leadops.findings), as warnings in the run's output: they block
-nothing, since an empty or flat lead_scores is what the data gave, not a broken build."""
+nothing, since an empty or flat lead_scores, or a custom field that is not always a number, is what
+the data gave, not a broken build."""
 
 import dagster as dg
 
-from leadops.findings import no_leads_scored, unrankable_scores
+from leadops.findings import no_leads_scored, unrankable_scores, unreadable_custom_numbers
 from orchestration.resources import Warehouse
 
 SCORES = dg.AssetKey(["marts", "lead_scores"])
@@ -36,4 +37,15 @@ def rules_rank_the_leads(warehouse: Warehouse) -> dg.AssetCheckResult:
     return _finding(finding is None, finding and finding[1], finding[0] if finding else 0)
 
 
-finding_checks = [leads_scored, rules_rank_the_leads]
+@dg.asset_check(
+    asset=SCORES,
+    name="custom_numbers_read",
+    description="Every custom field value a `between` fit rule reads is a number (one that is not never matches).",
+)
+def custom_numbers_read(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        finding = unreadable_custom_numbers(con)
+    return _finding(finding is None, finding and finding[1], finding[0] if finding else 0)
+
+
+finding_checks = [leads_scored, rules_rank_the_leads, custom_numbers_read]

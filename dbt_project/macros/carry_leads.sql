@@ -47,9 +47,13 @@
 
 {#- Pre-hook of int_leads_enriched: forget every lead when the run goes back in time or the
     keywords or domain lists changed (`fingerprint`, lead_enrichment_fingerprint), and a lead whose
-    latest CRM row (`crm_leads`: stg_raw__leads) dates it after as_of. -#}
+    latest CRM row (`crm_leads`: stg_raw__leads) dates it after as_of. A table from before its rows
+    named their CRM row (`ingest_line_number`, which the fit rules on custom fields join on) is
+    emptied, so that no lead is matched without its custom fields. -#}
 {% macro forget_stale_leads(crm_leads, fingerprint) -%}
-    {%- if is_incremental() and not leadops.carried_rows_have('row_version') -%}
+    {%- if is_incremental() and not (
+        leadops.carried_rows_have('row_version') and leadops.carried_rows_have('ingest_line_number')
+    ) -%}
         delete from {{ this }}
     {%- else -%}
         {{ leadops.forget_stale_accumulation(

@@ -17,3 +17,12 @@
 {% macro contains_words(text_expression, keyword_expression) -%}
     {{ dbt.position(leadops.words(keyword_expression), leadops.words(text_expression)) }} > 0
 {%- endmacro %}
+
+{#- Text as a number, null when it is not one ('1,5', 'n/a'): a custom field's value for `between`. -#}
+{% macro number_or_null(expression) -%}
+    {{ return(adapter.dispatch('number_or_null', 'leadops')(expression)) }}
+{%- endmacro %}
+
+{% macro default__number_or_null(expression) -%}
+    try_cast({{ expression }} as {{ leadops.type_double() }})
+{%- endmacro %}

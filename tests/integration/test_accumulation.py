@@ -24,10 +24,11 @@ COMPARED = {
     "marts.lead_engagement": "select * from marts.lead_engagement order by lead_id",
     "marts.lead_negative_signals": "select * from marts.lead_negative_signals order by lead_id",
     "marts.lead_fit": "select * from marts.lead_fit order by lead_id",
-    # The per-lead state without its bookkeeping (which run wrote a row differs by design).
+    # The per-lead state without its bookkeeping (which run wrote a row, and which batch numbers the
+    # loads gave its CRM row, differ by design; the line of that row does not).
     "intermediate.int_leads_enriched": (
-        "select * exclude (accumulated_as_of_date, through_batch_id, configuration_fingerprint, row_version) "
-        "from intermediate.int_leads_enriched order by lead_id"
+        "select * exclude (accumulated_as_of_date, through_batch_id, configuration_fingerprint, row_version, "
+        "ingest_batch_id) from intermediate.int_leads_enriched order by lead_id"
     ),
     "intermediate.int_fit_rules_matched": (
         "select lead_id, rule_name, points, evidence from intermediate.int_fit_rules_matched order by all"
@@ -281,22 +282,38 @@ def test_a_repeated_composite_key_fails_its_test(nightly_and_full, tmp_path):
     }
 
 
-def test_a_warehouse_from_before_the_fit_state_was_carried_upgrades_on_its_next_run(nightly_and_full, tmp_path):
-    """The tables as the previous version of leadops wrote them (no bookkeeping columns, no
-    keyword columns): the next run rebuilds them and gives what a full build gives."""
+@pytest.mark.parametrize(
+    ("leads_without", "fit_rules_carried"),
+    [
+        # Before the fit state was carried: no bookkeeping columns, no keyword columns.
+        (
+            "junk_keyword, applicant_keyword, accumulated_as_of_date, through_batch_id, configuration_fingerprint, "
+            "row_version, ingest_batch_id, ingest_line_number",
+            False,
+        ),
+        # Before the leads named their CRM row, which the fit rules on custom fields join on.
+        ("ingest_batch_id, ingest_line_number", True),
+    ],
+    ids=["not_carried", "crm_row_unnamed"],
+)
+def test_a_warehouse_from_before_the_fit_state_was_carried_upgrades_on_its_next_run(
+    nightly_and_full, tmp_path, leads_without, fit_rules_carried
+):
+    """The tables as a previous version of leadops wrote them: the next run rebuilds them and gives
+    what a full build gives."""
     nightly, full = nightly_and_full
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(nightly, warehouse)
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
-            "create or replace table intermediate.int_leads_enriched as select * exclude (junk_keyword, "
-            "applicant_keyword, accumulated_as_of_date, through_batch_id, configuration_fingerprint, row_version) "
+            f"create or replace table intermediate.int_leads_enriched as select * exclude ({leads_without}) "
             "from intermediate.int_leads_enriched"
         )
-        con.execute(
-            "create or replace table intermediate.int_fit_rules_matched as select lead_id, rule_name, points, "
-            "evidence from intermediate.int_fit_rules_matched"
-        )
+        if not fit_rules_carried:
+            con.execute(
+                "create or replace table intermediate.int_fit_rules_matched as select lead_id, rule_name, points, "
+                "evidence from intermediate.int_fit_rules_matched"
+            )
     landing = nightly.parent / "landing"
     refresh(landing, warehouse, "2026-06-30")
     for table, sql in COMPARED.items():

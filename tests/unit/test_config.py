@@ -52,6 +52,64 @@ def test_numeric_attributes_need_a_range(tmp_path, default_data):
         load_config(_write(tmp_path, default_data))
 
 
+def test_rules_on_custom_fields_become_rows_of_the_fit_rules_table(tmp_path, default_data):
+    """Any operator on a custom field, which no loaded file needs to have yet: the data may come later."""
+    default_data["fit"] += [
+        {"name": "add_form", "attribute": "custom.lead_origin", "equals_any": ["Lead Add Form", "API"], "points": 15},
+        {"name": "sms", "attribute": "custom.last_activity", "contains_any": ["SMS"], "points": 5},
+        {"name": "long_visits", "attribute": "custom.total_time_spent_on_website", "between": [600, 1e5], "points": 10},
+    ]
+    rows = [
+        r
+        for r in load_config(_write(tmp_path, default_data)).tables()["fit_rules"]
+        if r["rule_name"] in ("add_form", "sms", "long_visits")
+    ]
+    assert [(r["attribute"], r["match_type"], r["match_value"], r["range_low"], r["range_high"]) for r in rows] == [
+        ("custom.lead_origin", "equals", "lead add form", None, None),
+        ("custom.lead_origin", "equals", "api", None, None),
+        ("custom.last_activity", "contains", "sms", None, None),
+        ("custom.total_time_spent_on_website", "between", None, 600.0, 100000.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "problem"),
+    [
+        (
+            {"attribute": "custom.Lead Origin"},
+            "attribute",
+            "'custom.Lead Origin' is not a custom field name: a custom field goes by its header normalised "
+            "(lower case, each run of spaces and punctuation as _), here custom.lead_origin",
+        ),
+        ({"attribute": "custom."}, "attribute", "'custom.' is not a custom field name"),
+        ({"attribute": "custom.lead_origin; drop table raw.leads"}, "attribute", "is not a custom field name"),
+        (
+            {"attribute": "custom.lead_source"},
+            "attribute",
+            "'custom.lead_source' is the input contract's column lead_source, never a custom field: "
+            "use attribute: lead_source",
+        ),
+        (
+            {"equals_any": None, "greater_than": 5},
+            "greater_than",
+            "not a key of a fit rule, whose condition is one of equals_any, contains_any or between",
+        ),
+        ({"equals_any": None, "between": ["short", "long"]}, "between[0]", "Input should be a valid number"),
+        ({"equals_any": None, "between": [600]}, "between", "give the range as [low, high], two numbers"),
+        ({"equals_any": None, "between": [900, 600]}, "", "between: low must not exceed high"),
+        ({"between": [600, 900]}, "", "give exactly one of equals_any, contains_any or between"),
+    ],
+)
+def test_a_bad_rule_on_a_custom_field_is_refused_naming_the_entry(tmp_path, default_data, edit, where, problem):
+    rule = {"name": "add_form", "attribute": "custom.lead_origin", "equals_any": ["Lead Add Form"], "points": 15}
+    default_data["fit"].append({k: v for k, v in (rule | edit).items() if v is not None})
+    with pytest.raises(ConfigError) as error:
+        load_config(_write(tmp_path, default_data))
+    entry = f"fit[{len(default_data['fit']) - 1}] (add_form)"
+    assert f"{entry}{'.' + where if where else ''}: " in str(error.value)
+    assert problem in str(error.value)
+
+
 def test_rule_names_are_unique_and_identifier_shaped(tmp_path, default_data):
     default_data["engagement"]["rules"][0]["name"] = "ideal_industry"
     with pytest.raises(ConfigError, match="unique"):

@@ -133,6 +133,9 @@ enriched as (
         leads.lead_source,
         leads.is_unsubscribed,
         leads.is_email_bounced,
+        -- The CRM row the lead is: the row whose custom fields the fit rules read.
+        leads.ingest_batch_id,
+        leads.ingest_line_number,
         accounts.industry,
         accounts.employees,
         accounts.annual_revenue,

@@ -32,6 +32,8 @@ final as (
         company_name,
         company_domain,
         _batch_id as ingest_batch_id,
+        -- The file row the lead is: its custom fields are stg_raw__lead_attributes of that row.
+        _line_number as ingest_line_number,
         upper(country) as country_code,
         lower(lead_source) as lead_source,
         coalesce(is_unsubscribed, false) as is_unsubscribed,
