@@ -15,8 +15,12 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 NON_NEGATIVE = {"employees", "annual_revenue", "amount"}
 
 
-def validated_sql(source: Source, found: dict[str, tuple[str, str]], line_sql: str) -> str:
+def validated_sql(
+    source: Source, found: dict[str, tuple[str, str]], line_sql: str, why_missing: dict[str, str] | None = None
+) -> str:
     """Each row of `_batch` with its typed values and the reason it is refused, if it is.
+    `why_missing` names, for a required column a source mapping looks up, the staged column that
+    says why the lookup found nothing, so that the reason names the lookup.
 
     Set-based passes: clean each text value once, type it and collect the contract's problems
     (materialized once, as three passes read it), then find the keys the file repeats so that only
@@ -32,7 +36,12 @@ def validated_sql(source: Source, found: dict[str, tuple[str, str]], line_sql: s
         is_native = native_type == column.sql_type == "TIMESTAMP"
         text = raw if is_native else cleaned_text_sql(raw, native_type)
         cleaned.append(f"{text} as {quote_identifier(column.name)}")
-        value, problems = _column_rules(column, f"cleaned.{quote_identifier(column.name)}", is_native)
+        missing = f"'missing required {column.name}'"
+        why = (why_missing or {}).get(column.name)
+        if why:
+            cleaned.append(f"_batch.{quote_identifier(why)} as {quote_identifier(why)}")
+            missing = f"coalesce({missing} || ': ' || cleaned.{quote_identifier(why)}, {missing})"
+        value, problems = _column_rules(column, f"cleaned.{quote_identifier(column.name)}", is_native, missing)
         typed.append(f"{value} as {quote_identifier(column.name)}")
         reasons.extend(problems)
     any_problem = " or ".join(f"({condition})" for condition, _ in reasons)
@@ -127,21 +136,24 @@ def _in_quotes_sql(expression: str) -> str:
     return "'''' || " + expression + " || ''''"
 
 
-def _column_rules(column: Column, text: str, is_native: bool) -> tuple[str, list[tuple[str, str]]]:
+def _column_rules(
+    column: Column, text: str, is_native: bool, missing: str | None = None
+) -> tuple[str, list[tuple[str, str]]]:
     """The SQL for the column's typed value and, for each reason the value can be refused, the
     condition and the reason's text, given the value's cleaned text (or the value itself when the
-    file already has the contract's type).
+    file already has the contract's type); `missing` is the SQL of the reason a missing value gets.
 
     A Parquet column that already has the contract's type is taken as it is: converting 50M
     timestamps to text and back would cost more than the whole load.
     """
     name = column.name
+    missing = missing or f"'missing required {name}'"
     if is_native:
-        return text, [(f"{text} is null", f"'missing required {name}'")] if column.required else []
+        return text, [(f"{text} is null", missing)] if column.required else []
     shown = f"'{name} ' || {_in_quotes_sql(f'left({text}, 80)')}"
     problems = []
     if column.required:
-        problems.append((f"{text} is null", f"'missing required {name}'"))
+        problems.append((f"{text} is null", missing))
 
     if column.sql_type == "VARCHAR":
         value = f"lower({text})" if name in {"email", "company_domain", "event_type", "stage"} else text

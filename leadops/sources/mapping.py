@@ -15,10 +15,20 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from leadops.contract import SOURCES
 from leadops.headers import normalised_name
@@ -31,6 +41,8 @@ CUSTOM_PREFIX = "custom."
 # strptime directives DuckDB understands (a format is also tried on a sample before it is used).
 FORMAT_DIRECTIVE = re.compile(r"%[-]?[aAbBcdfgGHIjmMpSuUVwWxXyYzZ%]")
 EPOCH_FORMATS = ("epoch_ms", "epoch_s")
+MAX_LOOKUP_STEPS = 3  # email_event -> contact by address is two; more is a model, not a mapping
+CrmColumn = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class MappingError(ValueError):
@@ -38,7 +50,70 @@ class MappingError(ValueError):
 
 
 def _column_shorthand(value: Any) -> Any:
-    return {"column": value} if isinstance(value, str) else value
+    return {"column": value} if isinstance(value, str | list) else value
+
+
+def _one_or_more(value: Any) -> Any:
+    return [value] if isinstance(value, str | dict) else value
+
+
+def _folder_name(folder: str) -> str:
+    if not FOLDER.match(folder):
+        raise ValueError(f"'{folder}' is not a folder name (lower-case letters, digits, - and _)")
+    return folder
+
+
+FolderName = Annotated[str, AfterValidator(_folder_name)]
+
+
+class Lookup(BaseModel):
+    """One step of a lookup in another landing folder: the value so far is looked for in the `match`
+    column of every file of `folder`, and that row's `take` column is the value from then on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    folder: FolderName
+    match: CrmColumn
+    take: CrmColumn
+    ignore_case: bool = False  # compared trimmed and lower-cased on both sides (an email address)
+
+
+class Skip(BaseModel):
+    """Rows to leave out, with the reason the run's output counts them by: a row whose `column` is
+    one of `values`, or (with `other_than`) is empty or none of them. Compared without case or spaces."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: CrmColumn
+    values: list[str] | None = None
+    other_than: list[str] | None = None
+    reason: str = Field(min_length=1, max_length=200)
+    optional: bool = False  # a file without the column skips nothing by it (history-mode columns)
+
+    @field_validator("values", "other_than", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _values_or_other_than(self) -> Skip:
+        if (self.values is None) == (self.other_than is None):
+            raise ValueError("give either values (skip these) or other_than (skip all but these)")
+        if not (self.values or self.other_than):
+            raise ValueError("list at least one value")
+        return self
+
+
+class MergedIds(BaseModel):
+    """Where a CRM records that one record was merged into another: the rows of `folder` pair an `id`
+    (several, `split` by a separator, in a list column) with the id it was `merged_into`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    folder: FolderName
+    id: CrmColumn
+    merged_into: CrmColumn
+    split: str | None = Field(default=None, min_length=1, max_length=5)
 
 
 class ColumnMap(BaseModel):
@@ -46,10 +121,20 @@ class ColumnMap(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    column: str | None = Field(default=None, min_length=1, max_length=200)
+    # The CRM column; a list names alternatives (a table's column in older and newer schemas): the
+    # first the file has is read.
+    column: list[CrmColumn] | None = Field(default=None, min_length=1)
     value: str | None = Field(default=None, max_length=200)
     format: list[str] | None = None  # strptime formats tried in order, or epoch_ms / epoch_s
     values: dict[str, str] | None = None  # CRM label -> contract value, matched case-insensitively
+    lookup: list[Lookup] | None = Field(default=None, min_length=1, max_length=MAX_LOOKUP_STEPS)
+    optional: bool = False  # a file without the column leaves this one empty (and the run says so)
+    as_: Literal["domain"] | None = Field(default=None, alias="as")  # a URL or address read as its domain
+
+    @field_validator("column", "lookup", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return _one_or_more(value)
 
     @field_validator("format", mode="before")
     @classmethod
@@ -72,8 +157,8 @@ class ColumnMap(BaseModel):
     def _column_or_value(self) -> ColumnMap:
         if (self.column is None) == (self.value is None):
             raise ValueError("give either column (a CRM column) or value (a constant)")
-        if self.value is not None and (self.format or self.values):
-            raise ValueError("a constant value takes no format or values")
+        if self.value is not None and (self.format or self.values or self.lookup or self.optional or self.as_):
+            raise ValueError("a constant value takes no format, values, lookup, optional or as")
         return self
 
 
@@ -92,13 +177,19 @@ class Feed(BaseModel):
     # A CRM column that must have a value for a row to belong here (a contact with a
     # "Became a Customer Date" is a conversion); the other rows are counted and reported.
     when: str | None = Field(default=None, min_length=1, max_length=200)
+    skip_when: list[Skip] = Field(default_factory=list)
+    # The mapping's merged_ids, which every feed applies to its lead_id: not written per feed.
+    merged_ids: list[MergedIds] = Field(default_factory=list)
+
+    @field_validator("skip_when", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return _one_or_more(value)
 
     @field_validator("folder")
     @classmethod
     def _folder_name(cls, folder: str) -> str:
-        if not FOLDER.match(folder):
-            raise ValueError(f"'{folder}' is not a folder name (lower-case letters, digits, - and _)")
-        return folder
+        return _folder_name(folder)
 
     @field_validator("into")
     @classmethod
@@ -125,11 +216,23 @@ class Feed(BaseModel):
     @property
     def is_identity(self) -> bool:
         """Read as the contract reads a file: no column named, the folder named as the table."""
-        return not self.columns and self.when is None and self.folder == self.into
+        return (
+            not self.columns
+            and self.when is None
+            and not self.skip_when
+            and not self.merged_ids
+            and self.folder == self.into
+        )
 
     @property
     def label(self) -> str:
         return f"{self.folder} -> {self.into}"
+
+    @property
+    def lookup_folders(self) -> tuple[str, ...]:
+        """The other folders this feed reads whole: its lookups' and the merged ids'."""
+        steps = [step.folder for mapped in self.columns.values() for step in mapped.lookup or []]
+        return tuple(dict.fromkeys([*steps, *(merged.folder for merged in self.merged_ids)]))
 
 
 class Database(BaseModel):
@@ -149,13 +252,32 @@ class SourceMapping(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     description: str = ""
     database: Database | None = None
+    # Records merged into another (HubSpot's merged contacts, a Salesforce lead converted into a
+    # contact): every feed's lead_id becomes the id it was merged into, and a leads row of a merged
+    # id is skipped, so that the two are one lead.
+    merged_ids: list[MergedIds] = Field(default_factory=list)
     feeds: list[Feed] = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
     def _without_extensions(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
         # `x-` keys hold YAML anchors that the feeds share (formats, value maps), as in compose files.
-        return {k: v for k, v in data.items() if not str(k).startswith("x-")} if isinstance(data, dict) else data
+        data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
+        feeds = data.get("feeds")
+        if not isinstance(feeds, list):
+            return data
+        for index, feed in enumerate(feeds):
+            if isinstance(feed, dict) and "merged_ids" in feed:
+                raise ValueError(f"feeds[{index}]: merged_ids is the mapping's, given once at the top for every feed")
+        try:  # each feed carries the mapping's merged ids; a mistake in them is reported once, at the top
+            merged = TypeAdapter(list[MergedIds]).validate_python(data.get("merged_ids") or [])
+        except ValidationError:
+            return data
+        if merged:
+            data["feeds"] = [{**feed, "merged_ids": merged} if isinstance(feed, dict) else feed for feed in feeds]
+        return data
 
     @model_validator(mode="after")
     def _one_feed_per_folder_and_table(self) -> SourceMapping:
@@ -172,6 +294,12 @@ class SourceMapping(BaseModel):
     @cached_property
     def folders(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(feed.folder for feed in self.feeds))
+
+    @cached_property
+    def lookup_folders(self) -> tuple[str, ...]:
+        """Folders read only whole, by lookups and merged ids; a database reader extracts them too."""
+        read = dict.fromkeys(folder for feed in self.feeds for folder in feed.lookup_folders)
+        return tuple(folder for folder in read if folder not in self.folders)
 
 
 def built_in() -> SourceMapping:
@@ -215,14 +343,15 @@ def _where(data: Any, location: tuple) -> str:
     """`feeds[0] (contacts -> leads).columns.created_at.format` rather than a bare index path."""
     parts, node = [], data
     for key in location:
-        if isinstance(key, int) and isinstance(node, list) and key < len(node):
-            node = node[key]
-            label = (
-                f" ({node.get('folder')} -> {node.get('into')})" if isinstance(node, dict) and "folder" in node else ""
-            )
+        if isinstance(key, int):
+            if isinstance(node, list) and key < len(node):
+                node = node[key]
+            # (a single entry written without its list, `skip_when: {...}`, is entry 0 and the node itself)
+            is_feed = isinstance(node, dict) and "folder" in node and "into" in node
+            label = f" ({node.get('folder')} -> {node.get('into')})" if is_feed else ""
             parts[-1] = f"{parts[-1]}[{key}]{label}" if parts else f"[{key}]"
             continue
-        if key in ("function-before[_column_shorthand(), ColumnMap]", "function-after[_column_or_value(), ColumnMap]"):
+        if isinstance(key, str) and key.startswith("function-"):  # pydantic's validators, not the user's keys
             continue
         parts.append(str(key))
         node = node.get(key) if isinstance(node, dict) else None
