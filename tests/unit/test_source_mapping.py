@@ -19,7 +19,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_every_preset_loads_and_the_built_in_mapping_is_the_contract_itself():
-    assert "hubspot-export" in presets()
+    assert {"hubspot-export", "fivetran-hubspot", "fivetran-salesforce"} <= set(presets())
     for name in [BUILT_IN, *presets()]:
         assert isinstance(load_mapping(name), SourceMapping)
     assert all(feed.is_identity for feed in built_in().feeds)
@@ -58,7 +58,8 @@ def test_a_bad_mapping_is_refused_naming_the_entry(tmp_path, body, problem):
 
 
 def test_a_mapping_that_does_not_exist_lists_the_presets():
-    with pytest.raises(MappingError, match="no source mapping 'hubspot': name a preset \\(leadops, hubspot-export"):
+    presets_listed = "leadops, fivetran-hubspot, fivetran-salesforce, hubspot-export"
+    with pytest.raises(MappingError, match=re.escape(f"no source mapping 'hubspot': name a preset ({presets_listed}")):
         load_mapping("hubspot")
 
 
