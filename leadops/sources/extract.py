@@ -75,7 +75,7 @@ def source_database(settings: Settings, mapping: SourceMapping) -> SourceDatabas
     return SourceDatabase(
         url=settings.source_database,
         schema=settings.source_schema or mapping.database.schema_,
-        tables=mapping.folders,
+        tables=(*mapping.folders, *mapping.lookup_folders),  # lookups read their folders whole
         cursor=mapping.database.cursor,
     )
 
