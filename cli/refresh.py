@@ -99,9 +99,10 @@ def prepare(args: argparse.Namespace, settings: Settings) -> int:
 
 def _check_config(settings: Settings) -> None:
     from leadops.config import ConfigError, load_config
+    from leadops.sources.mapping import load_mapping
 
-    try:
-        load_config(settings.config)  # fail before any work, with the entry and the problem named
+    try:  # fail before any work, with the entry and the problem named
+        load_config(settings.config, tuple(load_mapping(settings.source).event_types))
     except ConfigError as error:
         raise UserError(str(error)) from None
 

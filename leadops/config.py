@@ -12,34 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from leadops.attributes import NUMERIC_ATTRIBUTES, Attribute, Range, custom_field
-from leadops.contract import EVENT_TYPES
 from leadops.sql import transaction
 from leadops.strict_yaml import DuplicateKeyError, safe_load_unique
-
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, to_lower=True)]
-
-
-def _known_event_type(value: str) -> str:
-    # A misspelt type would match no event, and its rule, escape or trigger would never fire.
-    if value not in EVENT_TYPES:
-        raise ValueError(f"'{value}' is not an event type of the input contract: {', '.join(EVENT_TYPES)}")
-    return value
-
-
-EventType = Annotated[Text, AfterValidator(_known_event_type)]
-
-
-def _distinct(values: list[str]) -> list[str]:
-    # A value listed twice ("Gmail.com" and "gmail.com" alike) would match each row twice in the joins.
-    return list(dict.fromkeys(values))
-
-
-TextList = Annotated[list[Text], AfterValidator(_distinct)]
-EventTypeList = Annotated[list[EventType], AfterValidator(_distinct)]
+from leadops.vocabulary import DECLARED_EVENT_TYPES, EventType, EventTypeList, Name, Text, TextList
 
 SIGNALS = (
     "personal_email",
@@ -397,7 +375,8 @@ class ScoringConfig(_Strict):
         }
 
 
-def load_config(path: str | Path) -> ScoringConfig:
+def load_config(path: str | Path, event_types: tuple[str, ...] = ()) -> ScoringConfig:
+    """The validated configuration; `event_types`: those the source mapping adds to the contract's."""
     path = Path(path)
     try:
         data = safe_load_unique(path.read_text(encoding="utf-8"))
@@ -408,7 +387,7 @@ def load_config(path: str | Path) -> ScoringConfig:
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     try:
-        return ScoringConfig.model_validate(data)
+        return ScoringConfig.model_validate(data, context={DECLARED_EVENT_TYPES: event_types})
     except ValidationError as error:
         problems = "\n".join(f"  - {_where(data, e['loc'])}: {_message(e)}" for e in error.errors())
         raise ConfigError(f"{path}: the scoring configuration is invalid:\n{problems}") from None

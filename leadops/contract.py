@@ -6,7 +6,7 @@ documents it, and the demo-data generator writes files that honour it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 EVENT_TYPES: tuple[str, ...] = (
     "email_delivered",
@@ -128,3 +128,15 @@ CONVERSIONS = Source(
 )
 
 SOURCES: dict[str, Source] = {s.name: s for s in (LEADS, ACCOUNTS, ACTIVITY, CONVERSIONS)}
+
+
+def with_event_types(source: Source, declared: tuple[str, ...]) -> Source:
+    """`source` with the event types a source mapping declares (calls, meetings, `feature_used`)
+    added to the contract's closed list: an event of any other type is still quarantined."""
+    if source.name != ACTIVITY.name or not declared:
+        return source
+    columns = tuple(
+        replace(c, allowed=tuple(dict.fromkeys((*c.allowed, *declared)))) if c.name == "event_type" else c
+        for c in source.columns
+    )
+    return replace(source, columns=columns)

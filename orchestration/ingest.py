@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from leadops.contract import SOURCES, Source
+from leadops.contract import SOURCES, Source, with_event_types
 from leadops.loader import CHANGING, GateFinding, SourceReport, load_feeds
 from leadops.sources.mapping import Feed, SourceMapping
 from leadops.validation import SuiteOutcome, validate_frame, warm_up_in_background
@@ -191,4 +191,8 @@ def _report_metadata(report: SourceReport, total_rows: int) -> dict:
 def ingest_assets(mapping: SourceMapping, retry: dg.RetryPolicy) -> list[dg.AssetsDefinition]:
     """One asset per raw table, fed by the mapping's folders; retried by `retry` (each file loads in
     its own transaction). A table no feed fills is still an asset: the models read it, empty."""
-    return [_build_ingest_asset(source, mapping.feeds_into(source.name), retry) for source in SOURCES.values()]
+    declared = tuple(mapping.event_types)
+    return [
+        _build_ingest_asset(with_event_types(source, declared), mapping.feeds_into(source.name), retry)
+        for source in SOURCES.values()
+    ]

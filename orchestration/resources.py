@@ -27,6 +27,7 @@ from leadops.exports import published_folder
 from leadops.lake import export_lake
 from leadops.run_log import record_start
 from leadops.settings import EMBEDDED_TARGET, Settings
+from leadops.sources.mapping import load_mapping
 from leadops.warehouse_lock import hold
 from orchestration.project import dbt_executable, dbt_project
 
@@ -63,9 +64,10 @@ class ScoringConfigFile(dg.ConfigurableResource):
     """The scoring configuration (scoring.yml), validated on every load."""
 
     path: str
+    event_types: list[str] = Field(default_factory=list, description="those the source mapping adds")
 
     def load(self) -> ScoringConfig:
-        return load_config(self.path)
+        return load_config(self.path, tuple(self.event_types))
 
 
 class ModelEngine(dg.ConfigurableResource):
@@ -179,7 +181,9 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         # A database source's feeds read the folders its tables are extracted to.
         "landing": LandingFolder(path=str(_feeds_folder(settings))),
-        "scoring_config": ScoringConfigFile(path=str(settings.config)),
+        "scoring_config": ScoringConfigFile(
+            path=str(settings.config), event_types=list(load_mapping(settings.source).event_types)
+        ),
         "dbt": LeadopsDbtCli(
             project_dir=dbt_project, dbt_executable=dbt_executable(), environment=settings.dbt_environment()
         ),
@@ -192,7 +196,6 @@ def _feeds_folder(settings: Settings) -> Path:
     if settings.source_database is None:
         return settings.landing
     from leadops.sources.extract import extract_folder
-    from leadops.sources.mapping import load_mapping
 
     return extract_folder(settings, load_mapping(settings.source))
 

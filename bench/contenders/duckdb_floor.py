@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from bench.contenders._common import PROJECT_ROOT, parser, report
+from leadops.contract import SOURCES
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 # The compiled SQL names its relations "<database>"."<schema>"."<table>"; the database is the
@@ -93,6 +94,7 @@ def raw_views(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
         job_title, company_name, lower(company_domain) as company_domain, country, lead_source,
         {_boolean("is_unsubscribed")} as is_unsubscribed, {_boolean("is_email_bounced")} as is_email_bounced,
         {_lineage()} from {_csv(landing / "leads")}""")
+    _lead_attributes(con, landing)
     con.execute(f"""create view raw.accounts as select
         lower(company_domain) as company_domain, company_name, industry, cast(employees as bigint) as employees,
         cast(annual_revenue as double) as annual_revenue, country, {_boolean("is_customer")} as is_customer,
@@ -105,6 +107,29 @@ def raw_views(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
         event_id, lead_id, event_type, occurred_at, url, content_id, campaign_id,
         0 as _batch_id, filename as _file_name, file_row_number + 1 as _line_number
         from read_parquet({activity}, filename = true, file_row_number = true)""")
+
+
+def _lead_attributes(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    """The leads files' extra columns as the loader keeps them (one row per lead, field and row;
+    empty values dropped), numbered like `raw.leads` so a lead's current row finds its own."""
+    columns = [name for (name, *_) in con.execute(f"describe select * from {_csv(landing / 'leads')}").fetchall()]
+    extras = [name for name in columns if name not in SOURCES["leads"].column_names]
+    if not extras:
+        con.execute(
+            "create view raw.lead_attributes as select * from (values (null::varchar, null::varchar, "
+            "null::varchar, 0, '', 0)) as t(lead_id, attribute, value, _batch_id, _file_name, _line_number) where false"
+        )
+        return
+    names = ", ".join(_quoted_name(c) for c in extras)
+    numbered = f"select lead_id, {names}, {_lineage()} from {_csv(landing / 'leads')}"
+    con.execute(f"""create view raw.lead_attributes as
+        select lead_id, attribute, value, _batch_id, _file_name, _line_number from (
+            unpivot ({numbered}) on {names} into name attribute value value
+        ) where trim(value) <> ''""")
+
+
+def _quoted_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _csv(folder: Path) -> str:

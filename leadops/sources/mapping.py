@@ -24,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -256,6 +257,12 @@ class SourceMapping(BaseModel):
     # contact): every feed's lead_id becomes the id it was merged into, and a leads row of a merged
     # id is skipped, so that the two are one lead.
     merged_ids: list[MergedIds] = Field(default_factory=list)
+    # Event types beyond the contract's (calls, meetings, Marketo activity types, product usage such
+    # as feature_used for product-qualified leads): its feeds may produce them and scoring.yml may
+    # weight them. An event of a type neither lists is still quarantined.
+    event_types: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]] = Field(
+        default_factory=list
+    )
     feeds: list[Feed] = Field(min_length=1)
 
     @model_validator(mode="before")

@@ -72,6 +72,7 @@ def test_the_synced_tables_join_as_their_files_do(extracted):
     assert rows(
         warehouse, "select event_id, lead_id, event_type, occurred_at::varchar from raw.activity order by 1"
     ) == [
+        ("hw-call-1", "904", "call", "2026-05-06 15:00:00"),
         ("hw-click", "901", "email_click", "2026-05-02 10:05:00"),
         ("hw-delivered", "904", "email_delivered", "2026-05-02 09:01:00"),
         ("hw-form-1", "901", "form_submission", "2026-05-05 11:00:00"),
