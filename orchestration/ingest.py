@@ -32,16 +32,26 @@ def landing_specs(mapping: SourceMapping) -> list[dg.AssetSpec]:
                 f"CSV or Parquet files dropped into the landing folder's `{folder}/`, read into {tables} "
                 f"by the source mapping `{mapping.name}`. " + " ".join(feed.description for feed in feeds)
             ).strip()
+        specs.append(_landing_spec(folder, description))
+    for folder in mapping.lookup_folders:
         specs.append(
-            dg.AssetSpec(
-                key=landing_key(folder),
-                description=description,
-                group_name="ingest",
-                kinds={"file"},
-                owners=["team:data-engineering"],
+            _landing_spec(
+                folder,
+                f"CSV or Parquet files dropped into the landing folder's `{folder}/`, read whole by the lookups "
+                f"of the source mapping `{mapping.name}` (no rows of their own are loaded).",
             )
         )
     return specs
+
+
+def _landing_spec(folder: str, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=landing_key(folder),
+        description=description,
+        group_name="ingest",
+        kinds={"file"},
+        owners=["team:data-engineering"],
+    )
 
 
 def _build_ingest_asset(source: Source, feeds: list[Feed], retry: dg.RetryPolicy) -> dg.AssetsDefinition:
@@ -50,7 +60,11 @@ def _build_ingest_asset(source: Source, feeds: list[Feed], retry: dg.RetryPolicy
 
     @dg.asset(
         key=key,
-        deps=[landing_key(feed.folder) for feed in feeds],
+        # A feed's own folder, and the folders its lookups read whole.
+        deps=[
+            landing_key(folder)
+            for folder in dict.fromkeys(f for feed in feeds for f in (feed.folder, *feed.lookup_folders))
+        ],
         group_name="ingest",
         kinds={"duckdb", "python"},
         owners=["team:data-engineering"],

@@ -150,3 +150,23 @@ def test_the_marketo_example_of_the_docs_maps_activity_types_and_quarantines_the
     ]
     (reason,) = con.execute("select reason from raw.quarantine").fetchone()
     assert "46" in reason
+
+
+def test_every_folder_a_preset_reads_is_in_the_lineage_upstream_of_its_tables():
+    """Lookup-only folders (engagement_contact, contact_merge_audit) are assets too, upstream of the
+    raw tables whose feeds read them, in files mode as in database mode."""
+    import dagster as dg
+
+    from leadops.settings import Settings
+    from orchestration.definitions import build_definitions
+
+    mapping = load_mapping("fivetran-hubspot")
+    for settings in (
+        Settings(source="fivetran-hubspot"),
+        Settings(source="fivetran-hubspot", source_database="duckdb:///sync.duckdb"),
+    ):
+        graph = build_definitions(settings).resolve_asset_graph()
+        landing = {key.path[1] for key in graph.get_all_asset_keys() if key.path[0] == "landing"}
+        assert landing == {*mapping.folders, *mapping.lookup_folders}
+        activity = {key.path[1] for key in graph.get(dg.AssetKey(["raw", "activity"])).parent_keys}
+        assert {"email_event", "engagement_contact", "contact_merge_audit"} <= activity
