@@ -67,8 +67,27 @@ def print_status(con: duckdb.DuckDBPyConnection, label: str, running: Holder | N
     for _, _, problem in rejected_files:
         print(f"  {problem}")  # the loader's message names the file by its path, the line and the problem
 
+    _print_quarantine(con)
     has_errors = any(severity == "ERROR" for _, _, severity, _, _ in failed)
     return int(status != "success" or has_errors or bool(rejected_files))
+
+
+# A reason names the value it refused ("no contact row has property_email 'ann@x.io'"): grouped with
+# the values left out, one line counts every row refused for the same reason.
+QUARANTINE_BY_REASON = (
+    "select source, regexp_replace(reason, '''[^'']*''', '…', 'g') as kind, count(*) as rows "
+    "from raw.quarantine group by all order by rows desc, source, kind limit ?"
+)
+
+
+def _print_quarantine(con: duckdb.DuckDBPyConnection, top: int = 10) -> None:
+    """The rows kept out of the raw tables, by source and kind of reason (every run's: the table keeps them)."""
+    if not table_exists(con, "raw", "quarantine"):
+        return  # the published copy holds the marts only
+    (total,) = con.execute("select count(*) from raw.quarantine").fetchone()
+    print(f"\nquarantined rows (raw.quarantine, every run): {total or 'none'}")
+    for source, kind, rows in con.execute(QUARANTINE_BY_REASON, [top]).fetchall():
+        print(f"  {rows:>8}  {source}: {kind}")
 
 
 def _last_run(con: duckdb.DuckDBPyConnection) -> tuple:

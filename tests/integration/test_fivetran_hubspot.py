@@ -231,3 +231,11 @@ def test_a_second_run_loads_nothing_twice(synced):
         "select (select count(*) from raw.leads), (select count(*) from raw.activity), "
         "(select count(*) from raw.conversions), (select count(*) from raw.quarantine)",
     ) == [(2, 12, 3, 362)]  # the two calls load as the preset's declared type
+
+
+def test_status_counts_the_email_events_whose_recipient_is_no_lead(synced, capsys):
+    _, warehouse, _, _ = synced
+    main(["status", "--warehouse", str(warehouse)])
+    printed = capsys.readouterr().out
+    assert "quarantined rows (raw.quarantine, every run): 362" in printed
+    assert "activity: missing required lead_id: no contact row has property_email …" in printed
