@@ -95,6 +95,8 @@ def extract(database: SourceDatabase, folder: Path, state: Path) -> ExtractRepor
     """Extract each table's rows changed since the last run into `folder/<table>/`."""
     import dlt
 
+    # dlt reports usage to dlthub by default; a lead pipeline sends nothing anywhere unasked.
+    dlt.config["runtime.dlthub_telemetry"] = False
     _check_names(database)
     before = _files(folder, database.tables)
     pipeline = dlt.pipeline(
