@@ -127,7 +127,23 @@ CONVERSIONS = Source(
     ),
 )
 
-SOURCES: dict[str, Source] = {s.name: s for s in (LEADS, ACCOUNTS, ACTIVITY, CONVERSIONS)}
+ATTRIBUTE_HISTORY = Source(
+    name="attribute_history",
+    description=(
+        "How leads' CRM fields changed (HubSpot's contact_property_history, Salesforce's field history): "
+        "one row per lead, field and change, so the model reads a field as it was when the lead was scored."
+    ),
+    key=("lead_id", "attribute", "changed_at"),
+    columns=(
+        Column("lead_id", "VARCHAR", True),
+        Column("attribute", "VARCHAR", True, "The custom field's name, as the leads files' column normalises."),
+        Column("value", "VARCHAR", description="Its value from then on; empty when it was cleared."),
+        Column("changed_at", "TIMESTAMP", True, "When it took that value, UTC."),
+    ),
+    is_append_only=True,
+)
+
+SOURCES: dict[str, Source] = {s.name: s for s in (LEADS, ACCOUNTS, ACTIVITY, CONVERSIONS, ATTRIBUTE_HISTORY)}
 
 
 def with_event_types(source: Source, declared: tuple[str, ...]) -> Source:

@@ -117,6 +117,9 @@ def report_frame(
         add("training", kind, "validation_roc_auc", 2 + order, value=auc)
     for order, feature in enumerate(features):
         note = f"{feature.kind}, {feature.source}"
+        if feature.source == "custom field":  # which fields could not leak what sales wrote after contact
+            read = "as of each lead's scoring date (history)" if feature.from_history else "as it is now (no history)"
+            note += f", read {read}"
         add("feature", "model", feature.short_name, order, value=aucs.get(feature.name), note=note)
     for order, exclusion in enumerate(excluded):
         add("excluded", "model", exclusion.feature, order, value=exclusion.auc, note=exclusion.reason)

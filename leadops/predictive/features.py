@@ -57,6 +57,9 @@ class Feature:
     kind: str  # numeric | categorical
     label: str
     source: str  # built-in | custom field
+    # A custom field the CRM keeps a history of: read as it was at each lead's scoring date, so a
+    # value sales filled in after contact cannot leak into training. Others are read as they are now.
+    from_history: bool = False
 
     @property
     def short_name(self) -> str:
@@ -107,7 +110,22 @@ def custom_fields(
     }
 
 
-def candidate_features(custom: dict[str, str], settings: Predictive, hot_urls: list[str]) -> list[Feature]:
+def fields_with_history(con: duckdb.DuckDBPyConnection, relations: Relations = DEFAULT_RELATIONS) -> set[str]:
+    """The custom fields with at least one recorded change (their names normalised as the leads files')."""
+    history = relations.attribute_history
+    if not table_exists(con, history.schema, history.name):
+        return set()
+    return {name for (name,) in con.execute(f"select distinct {_normalised('attribute')} from {history}").fetchall()}
+
+
+def _normalised(column: str) -> str:
+    # As leadops.headers.normalised_name: a history names a field as its CRM does (`Lead Status`).
+    return f"trim(regexp_replace(lower(trim({column})), '[^a-z0-9]+', '_', 'g'), '_')"
+
+
+def candidate_features(
+    custom: dict[str, str], settings: Predictive, hot_urls: list[str], with_history: set[str] = frozenset()
+) -> list[Feature]:
     lookback = settings.lookback_days
     features = [Feature(name, kind, label, "built-in") for name, kind, label in FIT_FEATURES]
     features += [
@@ -124,7 +142,9 @@ def candidate_features(custom: dict[str, str], settings: Predictive, hot_urls: l
         Feature("days_since_last_activity", "numeric", "days since the last activity", "built-in"),
         Feature("ever_unsubscribed", "numeric", "unsubscribed before", "built-in"),
     ]
-    features += [Feature(CUSTOM_PREFIX + name, kind, name, "custom field") for name, kind in custom.items()]
+    features += [
+        Feature(CUSTOM_PREFIX + name, kind, name, "custom field", name in with_history) for name, kind in custom.items()
+    ]
     return features
 
 
@@ -170,7 +190,8 @@ def _event_counts(hot_urls: list[str]) -> list[tuple[str, str]]:
 
 
 def _custom_cte(custom: list[Feature], relations: Relations) -> str:
-    """One column per custom field, pivoted from the current rows' attributes."""
+    """One column per custom field, pivoted from each lead's values: a field with a history as it was
+    just before the lead's cutoff (NULL when it had no value yet), the others from the current row."""
     if not custom:
         return "custom as (select null::varchar as lead_id where false)"
     columns = []
@@ -178,9 +199,30 @@ def _custom_cte(custom: list[Feature], relations: Relations) -> str:
         attribute = quote_literal(f.name[len(CUSTOM_PREFIX) :])
         value = "try_cast(value as double)" if f.kind == "numeric" else "value"
         columns.append(f"max({value}) filter (where attribute = {attribute}) as {quote_identifier(f.name)}")
-    return (
-        f"custom as (select lead_id, {', '.join(columns)} from ({current_attributes_sql(relations)}) group by lead_id)"
-    )
+    historic = [quote_literal(f.name[len(CUSTOM_PREFIX) :]) for f in custom if f.from_history]
+    if not historic:
+        values = current_attributes_sql(relations)
+    else:
+        values = f"""
+            with current_values as ({current_attributes_sql(relations)}),
+            as_of_cutoff as (
+                select pit.lead_id, {_normalised("history.attribute")} as attribute,
+                    arg_max(nullif(trim(history.value), ''), history.changed_at)
+                        filter (where history.changed_at < pit.cutoff) as value
+                from pit inner join {relations.attribute_history} as history on history.lead_id = pit.lead_id
+                where {_normalised("history.attribute")} in ({", ".join(historic)})
+                group by all
+            )
+            select lead_id, attribute, value from current_values
+            where attribute not in ({", ".join(historic)})
+            union all
+            select lead_id, attribute, value from as_of_cutoff
+            union all  -- a lead whose history of the field is empty: its current value
+            select current_values.lead_id, current_values.attribute, current_values.value
+            from current_values anti join as_of_cutoff using (lead_id, attribute)
+            where current_values.attribute in ({", ".join(historic)})
+        """
+    return f"custom as (select lead_id, {', '.join(columns)} from ({values}) group by lead_id)"
 
 
 def _matrix_sql(custom: list[Feature], lookback: int, hot_urls: list[str], relations: Relations) -> str:

@@ -34,6 +34,8 @@ class Relations:
     raw_leads: Relation = Relation("raw", "leads")  # a dbt source, loaded by leadops.loader
     # Written by leadops.loader beside raw.leads and unknown to dbt: no manifest can rename it.
     lead_attributes: Relation = Relation("raw", "lead_attributes")
+    # How those fields changed, when the CRM keeps their history (leadops.contract.ATTRIBUTE_HISTORY).
+    attribute_history: Relation = Relation("raw", "attribute_history")
 
 
 DEFAULT_RELATIONS = Relations()

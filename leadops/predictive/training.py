@@ -28,6 +28,7 @@ from leadops.predictive.features import (
     custom_fields,
     data_as_of,
     feature_matrix,
+    fields_with_history,
     is_activity,
     training_rows,
 )
@@ -75,7 +76,8 @@ def train(
     ensure_model_tables(con)
     rows = training_rows(con, settings, as_of, relations)
     labels = rows["label"].astype(bool)
-    candidates = candidate_features(custom_fields(con, settings, relations), settings, config.hot.trigger_urls)
+    custom, with_history = custom_fields(con, settings, relations), fields_with_history(con, relations)
+    candidates = candidate_features(custom, settings, config.hot.trigger_urls, with_history)
     data = _Labelled(rows, labels, feature_matrix(con, candidates, settings, config.hot.trigger_urls, relations))
     version = _version(data.frame, labels, settings, as_of)
     conversions = int(labels.sum())

@@ -131,6 +131,9 @@ class ColumnMap(BaseModel):
     lookup: list[Lookup] | None = Field(default=None, min_length=1, max_length=MAX_LOOKUP_STEPS)
     optional: bool = False  # a file without the column leaves this one empty (and the run says so)
     as_: Literal["domain"] | None = Field(default=None, alias="as")  # a URL or address read as its domain
+    # Put before a value `values` does not map: a history's `lifecyclestage` names the field the
+    # leads feed keeps as `property_lifecyclestage`.
+    prefix: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,30}$")
 
     @field_validator("column", "lookup", mode="before")
     @classmethod
@@ -158,8 +161,10 @@ class ColumnMap(BaseModel):
     def _column_or_value(self) -> ColumnMap:
         if (self.column is None) == (self.value is None):
             raise ValueError("give either column (a CRM column) or value (a constant)")
-        if self.value is not None and (self.format or self.values or self.lookup or self.optional or self.as_):
-            raise ValueError("a constant value takes no format, values, lookup, optional or as")
+        if self.value is not None and (
+            self.format or self.values or self.lookup or self.optional or self.as_ or self.prefix
+        ):
+            raise ValueError("a constant value takes no format, values, lookup, optional, as or prefix")
         return self
 
 

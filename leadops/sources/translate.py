@@ -200,14 +200,17 @@ def _expression(mapped: ColumnMap, column: str, native_type: str) -> str:
     text = _text(column, native_type)
     if mapped.as_ == "domain":
         text = domain_sql(text)
+    otherwise = f"({quote_literal(mapped.prefix)} || {text})" if mapped.prefix else text
     if mapped.values:
         cases = " ".join(
             f"when {quote_literal(crm.strip().lower())} then {quote_literal(value)}"
             for crm, value in mapped.values.items()
         )
-        text = f"case lower(trim({text})) {cases} else {text} end"
+        text = f"case lower(trim({text})) {cases} else {otherwise} end"
+    else:
+        text = otherwise
     if not mapped.format:
-        return text if (mapped.values or mapped.as_ or native_type == "VARCHAR") else column
+        return text if (mapped.values or mapped.as_ or mapped.prefix or native_type == "VARCHAR") else column
     readings = [_timestamp(text, fmt) for fmt in mapped.format]
     parsed = readings[0] if len(readings) == 1 else f"coalesce({', '.join(readings)})"
     # A value no format reads stays the text it was, for the contract to quarantine with its value.

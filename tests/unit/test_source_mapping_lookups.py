@@ -55,7 +55,7 @@ def mapping_file(tmp_path: Path, text: str) -> Path:
         (
             "feeds: [{folder: c, into: activity, columns: {lead_id: {value: a, lookup: {folder: x, match: m, "
             "take: t}}}}]",
-            "a constant value takes no format, values, lookup, optional or as",
+            "a constant value takes no format, values, lookup, optional, as or prefix",
         ),
         (
             "feeds: [{folder: c, into: accounts, columns: {company_domain: {column: w, as: url}}}]",
@@ -179,9 +179,10 @@ def test_a_lookup_finds_its_value_in_every_file_of_the_folder_or_names_itself_in
             "people/p.csv": "id,e-mail\n1,ann@x.io\n",
         },
     )
-    duckdb.sql(
-        "copy (select 'e3' as id, 'nobody@x.io' as recipient) to '" + str(landing / "deliveries/d.parquet") + "'"
-    )
+    with duckdb.connect() as writer:  # not the module's shared connection, which other tests leave busy
+        writer.execute(
+            "copy (select 'e3' as id, 'nobody@x.io' as recipient) to '" + str(landing / "deliveries/d.parquet") + "'"
+        )
     con, report = load(tmp_path, EVENTS, "activity", landing)
 
     assert con.execute("select event_id, lead_id from raw.activity order by 1").fetchall() == [
@@ -311,7 +312,8 @@ def test_typed_parquet_ids_look_up_and_merge_as_text(tmp_path):
     landing = landing_with(tmp_path, {"people/p.csv": "id,mail,made,merged_ids\n1,a@x.io,2024-01-10,2\n"})
     (landing / "visits").mkdir()
     visits = landing / "visits" / "v.parquet"
-    duckdb.sql(f"copy (select 7 as id, 2::bigint as person, timestamp '2024-02-01' as at) to '{visits}'")
+    with duckdb.connect() as writer:
+        writer.execute(f"copy (select 7 as id, 2::bigint as person, timestamp '2024-02-01' as at) to '{visits}'")
     con, report = load(tmp_path, MERGED, "activity", landing)
     assert report.files[0].status == "loaded"
     assert con.execute("select event_id, lead_id, occurred_at::varchar from raw.activity").fetchall() == [
