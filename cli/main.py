@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--end-date", type=_date, default=None, help="last day of activity (default today)")
     demo.add_argument("--events-per-lead", type=float, default=50.0, help="mean events per lead (default 50)")
     demo.add_argument("--if-empty", action="store_true", help="do nothing if the folder already has files")
+    demo.add_argument(
+        "--shape",
+        choices=["leadops", "fivetran-hubspot"],
+        default="leadops",
+        help="leadops: the input contract's folders (default); fivetran-hubspot: the tables of Fivetran's "
+        "HubSpot schema, for --source fivetran-hubspot",
+    )
     demo.set_defaults(handler=reads.demo_data)
 
     run = commands.add_parser(

@@ -21,6 +21,20 @@ def demo_data(args: argparse.Namespace, settings: Settings) -> int:
     if args.if_empty and not is_empty(out):
         print(f"{out} already has files; leaving them as they are")
         return 0
+    options = {
+        "leads": args.leads,
+        "seed": args.seed,
+        "end_date": args.end_date,
+        "events_per_lead": args.events_per_lead,
+    }
+    if args.shape == "fivetran-hubspot":
+        from leadops.demo_data.fivetran import write_fivetran_hubspot
+
+        rows = write_fivetran_hubspot(out, generate, **options)
+        left_out = rows.pop("events_without_a_table")
+        print(", ".join(f"{table} {count}" for table, count in rows.items()) + f" rows written to {out}")
+        print(f"{left_out} web and content events have no table in Fivetran's HubSpot schema: not written")
+        return 0
     with FileProgress(sys.stderr, "demo data", planned_files(args.leads)) as progress:
         summary = generate(
             out,
