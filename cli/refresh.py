@@ -65,7 +65,7 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     log_path = settings.warehouse.parent / "logs" / "last_training.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         result = (
             build_definitions(settings)
             .resolve_job_def("retrain")
@@ -116,7 +116,7 @@ def _check_inputs(settings: Settings) -> None:
     if settings.source_database is not None:
         from leadops.sources.extract import source_database
 
-        source_database(settings, mapping).kind  # noqa: B018 (an unsupported URL is refused here)
+        source_database(settings, mapping)  # an unsupported URL is refused here, before any work
     elif not settings.landing.is_dir():
         raise UserError(
             f"the landing folder {settings.landing} does not exist (try: leadops demo-data --out {settings.landing})"

@@ -15,7 +15,6 @@ from pathlib import Path
 import duckdb
 
 from leadops.loader import quote_literal
-from leadops.settings import published_folder  # noqa: F401 (readers of the published copy ask here)
 
 EXPORT_COLUMNS = {
     "lead_id": "CRM identifier of the lead",

@@ -54,7 +54,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[refresh_job, *([retrain_job] if in_duckdb else [])],
         schedules=[nightly_refresh(settings), *([weekly_retrain(settings)] if in_duckdb else [])],
         sensors=[landing_files_sensor(settings), run_log_on_success, run_log_on_failure],
-        resources=build_resources(settings),
+        resources=build_resources(settings, mapping),
     )
 
 

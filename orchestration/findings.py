@@ -26,26 +26,27 @@ def leads_scored(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -
     return _finding(finding is None, finding, 0 if finding is None else 1)
 
 
-@dg.asset_check(
-    asset=SCORES,
-    name="rules_rank_the_leads",
-    description="The scores differ: the rules find something to rank the leads by (events or fit attributes).",
+def _counted_finding_check(name: str, description: str, find) -> dg.AssetChecksDefinition:
+    """A warning check whose finder returns None, or (how many rows, what is wrong)."""
+
+    @dg.asset_check(asset=SCORES, name=name, description=description)
+    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            finding = find(con)
+        return _finding(finding is None, finding and finding[1], finding[0] if finding else 0)
+
+    return check
+
+
+rules_rank_the_leads = _counted_finding_check(
+    "rules_rank_the_leads",
+    "The scores differ: the rules find something to rank the leads by (events or fit attributes).",
+    unrankable_scores,
 )
-def rules_rank_the_leads(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as con:
-        finding = unrankable_scores(con)
-    return _finding(finding is None, finding and finding[1], finding[0] if finding else 0)
-
-
-@dg.asset_check(
-    asset=SCORES,
-    name="custom_numbers_read",
-    description="Every custom field value a `between` fit rule reads is a number (one that is not never matches).",
+custom_numbers_read = _counted_finding_check(
+    "custom_numbers_read",
+    "Every custom field value a `between` fit rule reads is a number (one that is not never matches).",
+    unreadable_custom_numbers,
 )
-def custom_numbers_read(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as con:
-        finding = unreadable_custom_numbers(con)
-    return _finding(finding is None, finding and finding[1], finding[0] if finding else 0)
-
 
 finding_checks = [leads_scored, rules_rank_the_leads, custom_numbers_read]

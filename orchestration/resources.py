@@ -23,11 +23,10 @@ from pydantic import Field
 from leadops.alerts import notifier_from_env
 from leadops.config import ScoringConfig, load_config
 from leadops.dates import today
-from leadops.exports import published_folder
 from leadops.lake import export_lake
 from leadops.run_log import record_start
-from leadops.settings import EMBEDDED_TARGET, Settings
-from leadops.sources.mapping import load_mapping
+from leadops.settings import EMBEDDED_TARGET, Settings, published_folder
+from leadops.sources.mapping import SourceMapping
 from leadops.warehouse_lock import hold
 from orchestration.project import dbt_executable, dbt_project
 
@@ -169,7 +168,7 @@ class Warehouse(DuckDBResource):
             yield self
 
 
-def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+def build_resources(settings: Settings, mapping: SourceMapping) -> dict[str, dg.ConfigurableResource]:
     return {
         # The same memory limit as dbt's connections (profiles.yml): the two processes take turns on
         # the file, and a bounded buffer pool spills large ingest batches to disk instead of growing.
@@ -180,10 +179,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             published=str(settings.published or ""),
         ),
         # A database source's feeds read the folders its tables are extracted to.
-        "landing": LandingFolder(path=str(_feeds_folder(settings))),
-        "scoring_config": ScoringConfigFile(
-            path=str(settings.config), event_types=list(load_mapping(settings.source).event_types)
-        ),
+        "landing": LandingFolder(path=str(_feeds_folder(settings, mapping))),
+        "scoring_config": ScoringConfigFile(path=str(settings.config), event_types=list(mapping.event_types)),
         "dbt": LeadopsDbtCli(
             project_dir=dbt_project, dbt_executable=dbt_executable(), environment=settings.dbt_environment()
         ),
@@ -192,12 +189,12 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     }
 
 
-def _feeds_folder(settings: Settings) -> Path:
+def _feeds_folder(settings: Settings, mapping: SourceMapping) -> Path:
     if settings.source_database is None:
         return settings.landing
     from leadops.sources.extract import extract_folder
 
-    return extract_folder(settings, load_mapping(settings.source))
+    return extract_folder(settings, mapping)
 
 
 @contextmanager

@@ -41,18 +41,19 @@ class SourceDatabase:
     tables: tuple[str, ...]
     cursor: str
 
-    @property
-    def kind(self) -> str:
-        scheme = urlsplit(self.url).scheme.split("+")[0]
-        if scheme not in SUPPORTED:
+    def __post_init__(self) -> None:
+        if urlsplit(self.url).scheme.split("+")[0] not in SUPPORTED:
             raise SourceDatabaseError(
                 f"--source-database {redacted(self.url)}: use postgresql://user@host:port/db or duckdb:///path/file.duckdb"
             )
-        return "duckdb" if scheme == "duckdb" else "postgresql"
+
+    @property
+    def kind(self) -> str:
+        return "duckdb" if self.url.startswith("duckdb:") else "postgresql"
 
     @property
     def duckdb_path(self) -> Path:
-        return Path(urlsplit(self.url).path if not self.url.startswith("duckdb:///") else self.url[len("duckdb:///") :])
+        return Path(self.url.removeprefix("duckdb:///"))
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from cli.main import main
-from leadops.exports import published_folder
+from leadops.settings import published_folder
 
 pytestmark = pytest.mark.integration
 AS_OF = "2026-06-30"
