@@ -23,7 +23,17 @@ EXIT_CODES = """exit codes:
      the lock is <warehouse>.lock, released when its process ends, however it ends)"""
 # The flags that are settings (leadops.settings.Settings); None when not given, so the environment
 # and then the default apply.
-SETTING_FLAGS = ("landing", "warehouse", "source", "source_database", "source_schema", "config", "dbt_target", "lake")
+SETTING_FLAGS = (
+    "landing",
+    "warehouse",
+    "source",
+    "source_database",
+    "source_schema",
+    "config",
+    "dbt_target",
+    "lake",
+    "sync_config",
+)
 
 
 def entrypoint() -> None:
@@ -65,7 +75,7 @@ def _date(text: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from cli import reads, refresh
+    from cli import reads, refresh, sync
 
     parser = argparse.ArgumentParser(
         prog="leadops",
@@ -147,6 +157,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _warehouse_option(status)
     status.set_defaults(handler=reads.status)
+
+    sync.add_parser(commands)
 
     prepare = commands.add_parser("prepare", help="parse the dbt project into its manifest (done by make)")
     prepare.set_defaults(handler=refresh.prepare)

@@ -466,4 +466,7 @@ def write_config_tables(con, config: ScoringConfig) -> dict[str, int]:
             if rows:
                 placeholders = ", ".join("?" for _ in columns)
                 con.executemany(f"insert into config.{table} values ({placeholders})", rows)
+        # Which configuration the scores were computed with, for the CRM sync to write beside them.
+        con.execute("create schema if not exists ops")
+        con.execute("create or replace table ops.scoring_config as select ? as config_version", [config.version_hash])
     return {table: len(rows) for table, rows in rows_by_table.items()}

@@ -80,6 +80,33 @@ class Settings:
         default=5.0, metadata=_env("LEADOPS_RETRY_DELAY_SECONDS", "first wait before a transient step is retried")
     )
 
+    sync_config: Path | None = field(
+        default=None, metadata=_env("LEADOPS_SYNC_CONFIG", "CRM sync field mapping (default: leadops/sync/defaults.yml)")
+    )
+    # Secrets: never in the repr, so never in a log line that prints the settings.
+    hubspot_token: str | None = field(
+        default=None, repr=False, metadata=_env("LEADOPS_HUBSPOT_TOKEN", "HubSpot private-app access token")
+    )
+    hubspot_base_url: str = field(
+        default="https://api.hubapi.com", metadata=_env("LEADOPS_HUBSPOT_BASE_URL", "HubSpot API root")
+    )
+    salesforce_instance_url: str | None = field(
+        default=None,
+        metadata=_env("LEADOPS_SALESFORCE_INSTANCE_URL", "Salesforce instance, e.g. https://acme.my.salesforce.com"),
+    )
+    salesforce_access_token: str | None = field(
+        default=None, repr=False, metadata=_env("LEADOPS_SALESFORCE_ACCESS_TOKEN", "Salesforce session or OAuth token")
+    )
+    salesforce_client_id: str | None = field(
+        default=None, metadata=_env("LEADOPS_SALESFORCE_CLIENT_ID", "connected app consumer key (client credentials)")
+    )
+    salesforce_client_secret: str | None = field(
+        default=None, repr=False, metadata=_env("LEADOPS_SALESFORCE_CLIENT_SECRET", "connected app consumer secret")
+    )
+    salesforce_api_version: str = field(
+        default="62.0", metadata=_env("LEADOPS_SALESFORCE_API_VERSION", "Salesforce REST API version")
+    )
+
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
         """Flags (those not None), then `environ` (the process's by default), then the defaults."""
@@ -107,6 +134,14 @@ class Settings:
     def is_embedded(self) -> bool:
         """The models build in the DuckDB file itself (not on Spark), so everything downstream runs."""
         return self.dbt_target == EMBEDDED_TARGET
+
+    @property
+    def sync_destinations(self) -> tuple[str, ...]:
+        """The CRMs whose credentials are set: each gets a sync asset after publishing."""
+        salesforce = self.salesforce_instance_url and (
+            self.salesforce_access_token or (self.salesforce_client_id and self.salesforce_client_secret)
+        )
+        return tuple(name for name, ready in (("hubspot", self.hubspot_token), ("salesforce", salesforce)) if ready)
 
     @property
     def published_folder(self) -> Path:

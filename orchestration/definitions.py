@@ -27,6 +27,7 @@ from orchestration.publishing import publishing_assets
 from orchestration.quality import mart_checks
 from orchestration.resources import build_resources, transient_retry
 from orchestration.scoring import calibration_report, scoring_config
+from orchestration.sync import sync_assets
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -41,6 +42,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *alert_assets(retry),
         conversion_model,
         lead_predictions,
+        *sync_assets(settings, mapping),
     ]
     return dg.Definitions(
         assets=[

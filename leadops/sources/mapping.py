@@ -258,6 +258,9 @@ class SourceMapping(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     description: str = ""
     database: Database | None = None
+    # The CRM whose record ids the leads' ids are: the sync writes back to those records by id
+    # (leads from any other source are matched by email).
+    crm: Literal["hubspot", "salesforce"] | None = None
     # Records merged into another (HubSpot's merged contacts, a Salesforce lead converted into a
     # contact): every feed's lead_id becomes the id it was merged into, and a leads row of a merged
     # id is skipped, so that the two are one lead.
