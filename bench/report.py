@@ -75,6 +75,18 @@ def ratios(contenders: dict, imports: dict | None) -> list[dict]:
     peaks = [contenders[n]["peak_rss_gib"] for n in ("leadops_full", "leadops_incremental") if n in contenders]
     peak = max(peaks) if peaks else None
     rows.append(_ratio_row("peak RSS of leadops (GiB)", peak, "<=", 4.0, peak <= 4.0 if peak is not None else None))
+    sync = contenders.get("sync_changes", {})
+    seconds = figure(contenders, "sync_changes", "core_s")
+    leads = sync.get("reported", {}).get("leads")
+    rows.append(
+        _ratio_row(
+            f"sync: a night's CRM changes worked out for {leads or '?'} leads (s)",
+            seconds,
+            "<=",
+            3.0,
+            seconds <= 3.0 if seconds is not None else None,
+        )
+    )
     value = imports["ratio"] if imports else None
     rows.append(
         _ratio_row(

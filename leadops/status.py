@@ -68,6 +68,7 @@ def print_status(con: duckdb.DuckDBPyConnection, label: str, running: Holder | N
         print(f"  {problem}")  # the loader's message names the file by its path, the line and the problem
 
     _print_quarantine(con)
+    _print_syncs(con)
     has_errors = any(severity == "ERROR" for _, _, severity, _, _ in failed)
     return int(status != "success" or has_errors or bool(rejected_files))
 
@@ -88,6 +89,24 @@ def _print_quarantine(con: duckdb.DuckDBPyConnection, top: int = 10) -> None:
     print(f"\nquarantined rows (raw.quarantine, every run): {total or 'none'}")
     for source, kind, rows in con.execute(QUARANTINE_BY_REASON, [top]).fetchall():
         print(f"  {rows:>8}  {source}: {kind}")
+
+
+def _print_syncs(con: duckdb.DuckDBPyConnection) -> None:
+    """The last sync of each CRM and the records it refused, which the next sync sends again."""
+    if not table_exists(con, "ops", "sync_runs"):
+        return
+    from leadops.sync.state import last_runs, refused
+
+    for destination, finished, considered, changed, sent, accepted, failed, calls, stopped, waiting in last_runs(con):
+        print(
+            f"\nlast {destination} sync, {finished:%Y-%m-%d %H:%M:%S} UTC: {considered} leads, {changed} changed, "
+            f"{sent} sent, {accepted} accepted, {failed} refused, {calls} API calls"
+        )
+        if stopped:
+            print(f"  stopped: {stopped}")
+        print(f"  refused records waiting for the next sync: {waiting or 'none'}")
+        for lead, record, failures, message in refused(con, destination):
+            print(f"  {lead} (record {record or 'by email'}, {failures} time(s)): {message}")
 
 
 def _last_run(con: duckdb.DuckDBPyConnection) -> tuple:
