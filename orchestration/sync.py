@@ -30,7 +30,6 @@ def _sync_asset(name: str, settings: Settings, config, ids_of: str | None) -> dg
         group_name="crm_sync",
         kinds={name},
         owners=["team:revops-data"],
-        name=f"{name}_sync",
         description=(
             f"Scores, grades, segments and reasons on the CRM record ({CRM_LABELS[name]}), only the leads whose "
             "values changed since the CRM last accepted them, and its lists kept equal to their segments. "

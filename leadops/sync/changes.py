@@ -27,7 +27,7 @@ CRM_ATTRIBUTES = ("crm_object_type", "converted_contact_id")
 class Plan:
     destination: str
     considered: int  # leads scored
-    changed: int  # leads whose values differ from what the destination last accepted
+    changed: int  # leads whose values differ from what the destination last accepted, or it refused
     fields: list[tuple[str, str]]  # (leadops value, CRM field) written, Rating last when mapped
 
 
@@ -102,7 +102,7 @@ def plan_changes(
         from {OUTGOING} as outgoing
         left join ops.sync_state as state
             on state.destination = ? and state.lead_id = outgoing.lead_id
-        where ? or state.accepted_hash is distinct from outgoing.values_hash
+        where ? or state.accepted_hash is distinct from outgoing.values_hash or state.error is not null
         order by outgoing.lead_id
         """,
         [destination, full],

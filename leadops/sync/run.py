@@ -165,8 +165,10 @@ def sync(
 
 
 def _send(con, destination: Destination, plan: Plan, report: SyncReport, log: Callable[[str], None]) -> None:
-    bulk_above = getattr(destination, "bulk_above", None)
-    size = min(plan.changed, BULK_CHUNK) if bulk_above and plan.changed > bulk_above else destination.batch_size
+    # A destination with a bulk API takes a large change set in one job (uses_bulk); every other
+    # send is one batch, so a crash resends at most that batch.
+    uses_bulk = getattr(destination, "uses_bulk", lambda count: False)
+    size = min(plan.changed, BULK_CHUNK) if uses_bulk(plan.changed) else destination.batch_size
     con.execute(f"alter table {CHANGES} add column seq bigint")
     con.execute(
         f"update {CHANGES} set seq = ranked.seq from (select lead_id, row_number() over (order by lead_id) - 1 "
