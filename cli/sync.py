@@ -15,6 +15,7 @@ def sync(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
     from leadops.sources.mapping import load_mapping
+    from leadops.sql import table_exists
     from leadops.status import unfinished_run
     from leadops.sync.connect import destination_for
     from leadops.sync.destination import DestinationError
@@ -36,6 +37,8 @@ def sync(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError(str(error)) from None
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
+        if not table_exists(con, "marts", "lead_scores"):
+            raise UserError(f"{settings.warehouse} has no scores yet: run leadops run first")
         if unfinished := unfinished_run(con):
             raise UserError(
                 f"the last run {unfinished[0]} did not finish: the warehouse may hold half of it; "

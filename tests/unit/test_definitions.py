@@ -192,3 +192,21 @@ def test_the_dbt_assets_are_those_dbt_cores_selection_gives_without_importing_it
         check=True,
     )
     assert imported.stdout.strip() == "False"
+
+
+def test_each_crm_with_credentials_gets_a_sync_asset_after_the_published_copy():
+    assert not [key for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == "crm"]
+    settings = Settings.load(
+        {
+            "LEADOPS_HUBSPOT_TOKEN": "pat-test",
+            "LEADOPS_SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
+            "LEADOPS_SALESFORCE_ACCESS_TOKEN": "00D-test",
+        }
+    )
+    definitions = build_definitions(settings)
+    graph = definitions.resolve_asset_graph()
+    refresh = definitions.resolve_job_def("refresh")
+    for crm in ("hubspot", "salesforce"):
+        key = _key(f"crm/{crm}")
+        assert graph.get(key).parent_keys == {_key("published/marts")}
+        assert key in refresh.asset_layer.selected_asset_keys
