@@ -17,61 +17,36 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
-import json
 import secrets
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from salesforce_bulk import BulkJobs
+from salesforce_rules import (
+    CRM_TYPES,
+    PREFIXES,
+    QUERYABLE,
+    READ_ONLY,
+    RECORD_LIMIT,
+    STANDARD_FIELDS,
+    TOO_MANY,
+    _coerce,
+    api_error,
+    error,
+    fail,
+    json_response,
+)
 from salesforce_soql import SoqlError, parse_soql
+from salesforce_tls import _certificate
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from leadops.sync.destination import CrmField
-
-RECORD_LIMIT = 200  # sObject Collections
-PREFIXES = {"Lead": "00Q", "Contact": "003", "Campaign": "701", "CampaignMember": "00v"}
-CRM_TYPES = {"number": "double", "string": "string", "date": "date"}
-STANDARD_FIELDS: dict[str, dict[str, str]] = {
-    "Lead": {"Email": "email", "FirstName": "string", "LastName": "string", "Company": "string", "Status": "picklist",
-             "Rating": "picklist"},
-    "Contact": {"Email": "email", "FirstName": "string", "LastName": "string", "AccountId": "reference"},
-}  # fmt: skip
-READ_ONLY = {"Lead": {"Id": "id", "IsConverted": "boolean"}, "Contact": {"Id": "id"}}
-QUERYABLE = {
-    "Campaign": {"Id", "Name", "IsActive"},
-    "CampaignMember": {"Id", "CampaignId", "LeadId", "ContactId"},
-}
-
-
-def error(code: str, message: str, fields: Iterable[str] = ()) -> dict[str, Any]:
-    """One entry of a SaveResult's errors."""
-    return {"statusCode": code, "message": message, "fields": list(fields)}
-
-
-def api_error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    """A REST API error: a JSON list of {message, errorCode}, as Salesforce answers."""
-    body = json.dumps([{"message": message, "errorCode": code}])
-    return Response(body, status=status, content_type="application/json;charset=UTF-8", headers=dict(headers or {}))
-
-
-def fail(code: str, message: str, fields: Iterable[str] = (), record_id: str | None = None) -> dict[str, Any]:
-    """A refused record's SaveResult."""
-    result = {"success": False, "errors": [error(code, message, fields)]}
-    return {"id": record_id, **result} if record_id else result
-
-
-TOO_MANY = "record limit reached. cannot submit more than 200 records into this call"
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json;charset=UTF-8")
 
 
 @dataclass
@@ -422,64 +397,6 @@ class SalesforceOrg:
         else:
             return fail("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", record_id=record_id)
         return {"id": record_id, "success": True, "errors": []}
-
-
-def _coerce(kind: str, value: Any) -> tuple[Any, str | None]:
-    """A value as the field's type stores it, or why it is not one."""
-    if value is None:
-        return None, None
-    if kind in ("double", "int", "currency", "percent"):
-        if isinstance(value, bool):
-            return None, f"value not of required type: {value}"
-        if isinstance(value, (int, float)):
-            return value, None
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None, f"value not of required type: {value}"
-        return (int(number) if number.is_integer() and "." not in str(value) else number), None
-    if kind == "date":
-        try:
-            return dt.date.fromisoformat(str(value)).isoformat(), None
-        except ValueError:
-            return None, f"value not of required type: {value}"
-    if kind in ("string", "email", "picklist", "textarea") and isinstance(value, str):
-        if len(value) > 255:
-            return None, f"data value too large: {value[:20]}... (max length=255)"
-        return value, None
-    return value, None
-
-
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (also its own CA, for REQUESTS_CA_BUNDLE)."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "leadops test Salesforce")])
-    now = dt.datetime.now(dt.UTC)
-    public = key.public_key()
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, False, False, False, False, True, False, False, False), critical=True)
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    cert_path, key_path = folder / "salesforce.pem", folder / "salesforce.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
 
 
 @pytest.fixture
