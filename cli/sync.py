@@ -1,5 +1,6 @@
-"""`leadops sync hubspot|salesforce`: the warehouse's scores onto the CRM's records, now, outside
-the nightly refresh (which runs the same sync as its `crm/<destination>` assets)."""
+"""`leadops sync hubspot|salesforce`: the published scores onto the CRM's records, now, outside the
+nightly refresh (which runs the same sync as its `crm/<destination>` assets). It reads the published
+copy, which is always whole, and keeps what the CRM accepted in the warehouse's ops tables."""
 
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ def sync(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
     from leadops.sources.mapping import load_mapping
-    from leadops.sql import table_exists
-    from leadops.status import unfinished_run
     from leadops.sync.connect import destination_for
     from leadops.sync.destination import DestinationError
+    from leadops.sync.run import NothingPublished, published_scores
     from leadops.sync.run import sync as run_sync
     from leadops.sync.settings import SyncConfigError, load_sync_config
 
@@ -37,25 +37,21 @@ def sync(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError(str(error)) from None
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
-        if not table_exists(con, "marts", "lead_scores"):
-            raise UserError(f"{settings.warehouse} has no scores yet: run leadops run first")
-        if unfinished := unfinished_run(con):
-            raise UserError(
-                f"the last run {unfinished[0]} did not finish: the warehouse may hold half of it; "
-                "sync after a run that finishes"
-            )
         try:
-            report = run_sync(
-                con,
-                args.destination,
-                destination,
-                config,
-                mapping.crm if mapping else None,
-                sync_id=f"cli-{uuid.uuid4().hex[:12]}",
-                dry_run=args.dry_run,
-                full=args.full,
-            )
-        except DestinationError as error:
+            scores = published_scores(con, settings.published_folder / "leadops.duckdb")
+            with scores as published:
+                report = run_sync(
+                    con,
+                    args.destination,
+                    destination,
+                    config,
+                    mapping.crm if mapping else None,
+                    sync_id=f"cli-{uuid.uuid4().hex[:12]}",
+                    dry_run=args.dry_run,
+                    full=args.full,
+                    catalog=published,
+                )
+        except (DestinationError, NothingPublished) as error:
             raise UserError(str(error)) from None
     print("\n".join(report.lines()))
     return 1 if report.failed or report.stopped else 0

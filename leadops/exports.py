@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from leadops.loader import quote_literal
+from leadops.sql import table_exists
 
 EXPORT_COLUMNS = {
     "lead_id": "CRM identifier of the lead",
@@ -83,7 +84,24 @@ TOP_REASONS_CTES = """
 """
 
 
-def export_query(segment: str | None, with_list: bool = False) -> tuple[str, list]:
+TOP_REASONS = "lead_top_reasons"  # marts.lead_top_reasons: each lead's top_reasons, made once per publication
+TOP_REASONS_TABLE = f"""
+    create table {{target}}.marts.{TOP_REASONS} as
+    with {TOP_REASONS_CTES}
+    select lead_id, top_reasons from reasons order by lead_id
+"""
+
+
+def reasons_ctes(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> str:
+    """The CTEs that end in `reasons (lead_id, top_reasons)`: the publication's table when the
+    copy has one, else computed from the factor rows (a copy from before the table, or tests)."""
+    if table_exists(con, "marts", TOP_REASONS, catalog):
+        prefix = f"{catalog}." if catalog else ""
+        return f"reasons as (select lead_id, top_reasons from {prefix}marts.{TOP_REASONS})"
+    return TOP_REASONS_CTES if not catalog else TOP_REASONS_CTES.replace("marts.", f"{catalog}.marts.")
+
+
+def export_query(segment: str | None, with_list: bool = False, reasons: str = TOP_REASONS_CTES) -> tuple[str, list]:
     """The export rows of one segment or list (every membership when `segment` is None; `with_list`
     adds the membership as `_list`, for writing every segment from one computation)."""
     columns = {
@@ -103,7 +121,7 @@ def export_query(segment: str | None, with_list: bool = False) -> tuple[str, lis
         for name, expression in columns.items()
     )
     sql = f"""
-        with {TOP_REASONS_CTES}
+        with {reasons}
         select
             {select}{", members.segment as _list" if with_list else ""}
         from marts.segment_members as members
@@ -129,7 +147,7 @@ def export_segment(con: duckdb.DuckDBPyConnection, segment: str, file_format: st
     known = dict(segment_counts(con))
     if segment not in known:
         raise ValueError(f"no segment {segment!r}; the segments are {', '.join(known) or 'none yet'}")
-    sql, parameters = export_query(segment)
+    sql, parameters = export_query(segment, reasons=reasons_ctes(con))
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     options = "format csv, header true" if file_format == "csv" else "format parquet"
@@ -173,7 +191,7 @@ def _write_exports(published: Path, folder: Path) -> dict[str, int]:
         con.execute(f"attach {quote_literal(str(published))} as published (read_only)")
         con.execute("use published")
         segments = segment_counts(con)
-        sql, _ = export_query(None, with_list=True)
+        sql, _ = export_query(None, with_list=True, reasons=reasons_ctes(con))
         con.execute(f"create temp table _export_rows as {sql}")
         for segment, rows in segments:
             for file_format in FORMATS:

@@ -24,12 +24,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str, catalog: str | None = None) -> bool:
+    """Whether `schema.table` is a table of `catalog` (an attached database; default the current one)."""
     return bool(
         con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "select count(*) from duckdb_tables() where database_name = coalesce(?, current_database()) "
             "and schema_name = ? and table_name = ?",
-            [schema, table],
+            [catalog, schema, table],
         ).fetchone()[0]
     )
 

@@ -25,9 +25,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from leadops.exports import export_all_segments
+from leadops.exports import TOP_REASONS, TOP_REASONS_TABLE, export_all_segments
 from leadops.loader import quote_literal
 from leadops.sql import table_exists
+from leadops.sync.changes import CRM_RECORDS, crm_records_select
 from orchestration.resources import Warehouse
 
 # One slice per as_of date (macros/incremental.sql): published per date, not copied whole.
@@ -190,7 +191,14 @@ def write_copy(
                 con.execute(f"create view published.marts.{table} as select * from read_parquet([{paths}])")
             else:
                 con.execute(f"create table published.marts.{table} as select * from marts.{table}")
-        counts = {t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0] for t in PUBLISHED_TABLES}
+        # Made once here for the exports and the CRM sync, which read this copy: each lead's top
+        # reasons (an aggregate over every factor row) and the CRM record it came from.
+        con.execute(TOP_REASONS_TABLE.format(target="published"))
+        con.execute(f"create table published.marts.{CRM_RECORDS} as {crm_records_select(con)}")
+        counts = {
+            t: con.execute(f"select count(*) from published.marts.{t}").fetchone()[0]
+            for t in (*PUBLISHED_TABLES, TOP_REASONS, CRM_RECORDS)
+        }
         # The run log and alerts as of the previous run, so `leadops status` works on this copy;
         # without this run's own row, which says `started` until the run ends, after the copy.
         con.execute("create schema published.ops")

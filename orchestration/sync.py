@@ -6,7 +6,7 @@ import dagster as dg
 from leadops.settings import Settings
 from leadops.sources.mapping import SourceMapping
 from leadops.sync.connect import destination_for
-from leadops.sync.run import sync
+from leadops.sync.run import published_scores, sync
 from leadops.sync.settings import load_sync_config
 from orchestration.publishing import PUBLISHED_MARTS
 from orchestration.resources import Warehouse
@@ -38,8 +38,11 @@ def _sync_asset(name: str, settings: Settings, config, ids_of: str | None) -> dg
     )
     def crm_sync(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         destination = destination_for(name, settings, config)
-        with warehouse.get_connection() as con:
-            report = sync(con, name, destination, config, ids_of, sync_id=context.run_id, log=context.log.info)
+        copy = warehouse.published_folder / "leadops.duckdb"
+        with warehouse.get_connection() as con, published_scores(con, copy) as published:
+            report = sync(
+                con, name, destination, config, ids_of, sync_id=context.run_id, catalog=published, log=context.log.info
+            )
         for line in report.lines():
             context.log.info(line)
         if report.stopped:

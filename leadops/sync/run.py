@@ -9,17 +9,21 @@ changed, and the next run resumes with it. A dry run reads and counts and calls 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
+from leadops.sql import quote_literal
 from leadops.sync.changes import CHANGES, Plan, field_changes, plan_changes, segment_changes
 from leadops.sync.destination import Destination, MembershipChange, Outgoing, QuotaExhausted
 from leadops.sync.settings import SyncConfig
 from leadops.sync.state import mark, mark_members, now, record_run
 
 SAMPLE = 3
+PUBLISHED = "published_copy"  # the published copy, attached to the warehouse's connection
 BULK_CHUNK = 100_000  # records per Bulk API job when a destination takes bulk volume
 
 
@@ -111,6 +115,23 @@ class SyncReport:
         }
 
 
+class NothingPublished(Exception):
+    """No published copy to sync from yet."""
+
+
+@contextmanager
+def published_scores(con: duckdb.DuckDBPyConnection, copy: Path) -> Iterator[str]:
+    """The published copy attached read-only to `con` for the sync's reads; yields its name. The
+    CRM gets what sales and the exports see, never the marts of a refresh still on its way."""
+    if not copy.exists():
+        raise NothingPublished(f"nothing is published yet at {copy}: run leadops run first")
+    con.execute(f"attach {quote_literal(str(copy))} as {PUBLISHED} (read_only)")
+    try:
+        yield PUBLISHED
+    finally:
+        con.execute(f"detach {PUBLISHED}")
+
+
 def sync(
     con: duckdb.DuckDBPyConnection,
     destination_name: str,
@@ -121,14 +142,17 @@ def sync(
     sync_id: str,
     dry_run: bool = False,
     full: bool = False,
+    catalog: str | None = None,
     log: Callable[[str], None] = lambda line: None,
 ) -> SyncReport:
-    """Sync the warehouse's scores to `destination` (None only for a dry run without credentials)."""
+    """Sync the scores of `catalog` (the published copy, attached; None: the connection's own
+    marts) to `destination` (None only for a dry run without credentials). What the destination
+    accepted is kept in the connection's own ops schema (the warehouse's)."""
     started = now()
     report = SyncReport(destination_name, dry_run, full)
     calls_before = destination.api_calls if destination is not None else 0
     clock = time.perf_counter()
-    plan = plan_changes(con, destination_name, config, ids_of, full)
+    plan = plan_changes(con, destination_name, config, ids_of, full, catalog)
     report.change_seconds = time.perf_counter() - clock
     report.considered, report.changed = plan.considered, plan.changed
     log(f"{plan.changed} of {plan.considered} leads changed since {destination_name} last accepted them")
@@ -140,14 +164,14 @@ def sync(
         if destination is not None:
             report.missing_fields = destination.missing_fields(crm_fields)
             report.api_calls = destination.api_calls - calls_before
-        report.lists = _list_changes(con, destination_name, config, apply=None)
+        report.lists = _list_changes(con, destination_name, config, catalog, apply=None)
         return report
     assert destination is not None
     try:
         report.fields_created = destination.ensure_fields(crm_fields)
         _send(con, destination, plan, report, log)
         if not report.stopped:
-            report.lists = _list_changes(con, destination_name, config, apply=destination)
+            report.lists = _list_changes(con, destination_name, config, catalog, apply=destination)
     except QuotaExhausted as exhausted:
         report.stopped = f"the CRM's daily quota is spent ({exhausted}); the next run resumes"
     finally:
@@ -169,11 +193,6 @@ def _send(con, destination: Destination, plan: Plan, report: SyncReport, log: Ca
     # send is one batch, so a crash resends at most that batch.
     uses_bulk = getattr(destination, "uses_bulk", lambda count: False)
     size = min(plan.changed, BULK_CHUNK) if uses_bulk(plan.changed) else destination.batch_size
-    con.execute(f"alter table {CHANGES} add column seq bigint")
-    con.execute(
-        f"update {CHANGES} set seq = ranked.seq from (select lead_id, row_number() over (order by lead_id) - 1 "
-        f"as seq from {CHANGES}) as ranked where ranked.lead_id = {CHANGES}.lead_id"
-    )
     for start in range(0, plan.changed, max(size, 1)):
         rows = con.execute(
             f"select lead_id, record_id, email, object_type, field_values from {CHANGES} "
@@ -197,7 +216,10 @@ def _send(con, destination: Destination, plan: Plan, report: SyncReport, log: Ca
 
 def _sample(con, plan: Plan) -> list[tuple[str, str]]:
     rows = con.execute(
-        f"select lead_id, field_values, previous_values from {CHANGES} order by lead_id limit ?", [SAMPLE]
+        f"select changes.lead_id, changes.field_values, state.accepted_values from {CHANGES} as changes "
+        "left join ops.sync_state as state on state.destination = ? and state.lead_id = changes.lead_id "
+        "order by changes.seq limit ?",
+        [plan.destination, SAMPLE],
     ).fetchall()
     sample = []
     for lead, values, previous in rows:
@@ -209,16 +231,19 @@ def _sample(con, plan: Plan) -> list[tuple[str, str]]:
     return sample
 
 
-def _list_changes(con, destination_name: str, config: SyncConfig, apply: Destination | None) -> list[ListReport]:
+def _list_changes(
+    con, destination_name: str, config: SyncConfig, catalog: str | None, apply: Destination | None
+) -> list[ListReport]:
     """Each configured list against its segment: leads whose accepted record is in the segment but
     not listed are added, listed records whose lead left it are removed."""
     reports = []
+    marts = f"{catalog}.marts" if catalog else "marts"
     for segment, list_name in config.lists(destination_name).items():
         con.execute(
-            """
+            f"""
             create or replace temp table sync_list_wanted as
             select members.lead_id, state.record_id, state.object_type
-            from marts.segment_members as members
+            from {marts}.segment_members as members
             left join ops.sync_state as state
                 on state.destination = ? and state.lead_id = members.lead_id and state.accepted_hash is not null
             where members.segment = ?
