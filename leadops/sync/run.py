@@ -207,7 +207,7 @@ def _send(con, destination: Destination, plan: Plan, report: SyncReport, log: Ca
             outcomes = destination.send(records)
         except QuotaExhausted:
             raise
-        mark(con, plan.destination, outcomes, CHANGES)
+        mark(con, plan.destination, outcomes, CHANGES, (start, start + size))
         report.sent += len(records)
         report.accepted += sum(o.accepted for o in outcomes)
         report.failed += sum(not o.accepted for o in outcomes)

@@ -51,9 +51,16 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def mark(con: duckdb.DuckDBPyConnection, destination: str, outcomes: Sequence[Outcome], changes: str) -> None:
+def mark(
+    con: duckdb.DuckDBPyConnection,
+    destination: str,
+    outcomes: Sequence[Outcome],
+    changes: str,
+    batch: tuple[int, int] = (0, 2**62),
+) -> None:
     """Record one batch's answers: accepted records take the values sent (from the `changes` temp
-    table) as what the CRM holds; refused ones keep what it last accepted and gain the message."""
+    table, rows `batch` of its seq: a range, so a batch never scans the whole change set) as what
+    the CRM holds; refused ones keep what it last accepted and gain the message."""
     if not outcomes:
         return
     at = now()
@@ -74,14 +81,15 @@ def mark(con: duckdb.DuckDBPyConnection, destination: str, outcomes: Sequence[Ou
                 changes.object_type, changes.values_hash, changes.field_values, ? as accepted_at,
                 null, null, 0
             from {BATCH_OUTCOMES} as outcome
-            inner join {changes} as changes on changes.lead_id = outcome.lead_id
+            inner join {changes} as changes
+                on changes.lead_id = outcome.lead_id and changes.seq >= ? and changes.seq < ?
             where outcome.accepted
             on conflict (destination, lead_id) do update set
                 record_id = excluded.record_id, object_type = excluded.object_type,
                 accepted_hash = excluded.accepted_hash, accepted_values = excluded.accepted_values,
                 accepted_at = excluded.accepted_at, error = null, error_at = null, failures = 0
             """,
-            [destination, at],
+            [destination, at, *batch],
         )
         con.execute(
             f"""
@@ -90,12 +98,13 @@ def mark(con: duckdb.DuckDBPyConnection, destination: str, outcomes: Sequence[Ou
                 ? as destination, changes.lead_id, changes.record_id, changes.object_type,
                 null, null, null, outcome.message, ? as error_at, 1
             from {BATCH_OUTCOMES} as outcome
-            inner join {changes} as changes on changes.lead_id = outcome.lead_id
+            inner join {changes} as changes
+                on changes.lead_id = outcome.lead_id and changes.seq >= ? and changes.seq < ?
             where not outcome.accepted
             on conflict (destination, lead_id) do update set
                 error = excluded.error, error_at = excluded.error_at, failures = ops.sync_state.failures + 1
             """,
-            [destination, at],
+            [destination, at, *batch],
         )
 
 
