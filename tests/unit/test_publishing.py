@@ -19,6 +19,10 @@ def warehouse_with_marts(path) -> duckdb.DuckDBPyConnection:
     for table in PUBLISHED_TABLES:
         if table not in HISTORY_TABLES:
             con.execute(f"create table marts.{table} as select 'L1' as lead_id, 'warm' as segment")
+    # Publishing makes each lead's top reasons from the factor rows, so these have their columns.
+    con.execute(
+        "create or replace table marts.lead_score_factors as select 'L1' as lead_id, 'fit' as factor, 5.0 as points"
+    )
     for table in HISTORY_TABLES:
         con.execute(f"create table marts.{table} (lead_id varchar, score integer, as_of_date date)")
     return con
