@@ -113,7 +113,18 @@ def _check_inputs(settings: Settings) -> None:
 
     _check_config(settings)
     mapping = load_mapping(settings.source)  # a bad mapping fails here, naming its entry, before any work
-    if settings.source_database is not None:
+    if settings.reads_source_in_engine:  # the sync's tables are in the Spark catalog: nothing to look at here
+        from leadops.sources.engine_sql import FeedUnavailable, engine_schema
+
+        if settings.is_embedded:
+            raise UserError(
+                "--source-database spark reads a sync's tables in the Spark catalog: add --dbt-target spark"
+            )
+        try:
+            engine_schema(settings.source_schema, mapping)
+        except FeedUnavailable as error:
+            raise UserError(str(error)) from None
+    elif settings.source_database is not None:
         from leadops.sources.extract import source_database
 
         source_database(settings, mapping)  # an unsupported URL is refused here, before any work

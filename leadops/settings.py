@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA = PROJECT_ROOT / "data"
 EMBEDDED_TARGET = "duckdb"
+# --source-database spark: the sync's tables are in the Spark catalog the dbt target builds in, read
+# there by the engine (leadops.sources.engine_sql), not extracted into DuckDB.
+ENGINE_DATABASE = "spark"
 
 
 def _env(name: str, help: str) -> dict[str, str]:
@@ -45,7 +48,8 @@ class Settings:
         default=None,
         metadata=_env(
             "LEADOPS_SOURCE_DATABASE",
-            "a database a sync fills (postgresql://user@host:port/db, duckdb:///file.duckdb); password: PGPASSWORD",
+            "a database a sync fills (postgresql://user@host:port/db, duckdb:///file.duckdb; spark: the Spark "
+            "target's own catalog); password: PGPASSWORD",
         ),
     )
     source_schema: str | None = field(
@@ -81,7 +85,8 @@ class Settings:
     )
 
     sync_config: Path | None = field(
-        default=None, metadata=_env("LEADOPS_SYNC_CONFIG", "CRM sync field mapping (default: leadops/sync/defaults.yml)")
+        default=None,
+        metadata=_env("LEADOPS_SYNC_CONFIG", "CRM sync field mapping (default: leadops/sync/defaults.yml)"),
     )
     # Secrets: never in the repr, so never in a log line that prints the settings.
     hubspot_token: str | None = field(
@@ -146,6 +151,11 @@ class Settings:
     @property
     def published_folder(self) -> Path:
         return published_folder(self.warehouse, self.published)
+
+    @property
+    def reads_source_in_engine(self) -> bool:
+        """The sync's tables are in the engine's own catalog: the engine translates them, DuckDB loads none."""
+        return self.source_database == ENGINE_DATABASE
 
     @property
     def extract_folder(self) -> Path:

@@ -19,6 +19,7 @@ from orchestration.automation import (
     run_log_on_success,
 )
 from orchestration.dbt import leadops_dbt_models
+from orchestration.engine_source import engine_source_specs
 from orchestration.extract import extract_assets
 from orchestration.findings import finding_checks
 from orchestration.ingest import ingest_assets, landing_specs
@@ -46,8 +47,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     return dg.Definitions(
         assets=[
-            *(extract_assets(settings, mapping, retry) or landing_specs(mapping)),
-            *ingest_assets(mapping, retry),
+            # A sync's tables in the Spark catalog are read there, by the engine: no DuckDB ingest.
+            *(
+                engine_source_specs(settings, mapping)
+                if settings.reads_source_in_engine
+                else [
+                    *(extract_assets(settings, mapping, retry) or landing_specs(mapping)),
+                    *ingest_assets(mapping, retry),
+                ]
+            ),
             scoring_config,
             leadops_dbt_models,
             *(downstream if in_duckdb else []),

@@ -26,6 +26,7 @@ from leadops.dates import today
 from leadops.lake import export_lake
 from leadops.run_log import record_start
 from leadops.settings import EMBEDDED_TARGET, Settings, published_folder
+from leadops.sources.engine_sql import engine_schema
 from leadops.sources.mapping import SourceMapping
 from leadops.warehouse_lock import hold
 from orchestration.project import dbt_executable, dbt_project
@@ -74,6 +75,9 @@ class ModelEngine(dg.ConfigurableResource):
 
     target: str
     lake_path: str
+    # A sync's tables in the engine's catalog (--source-database spark): the mapping and its schema.
+    engine_source: str = ""
+    engine_source_schema: str = ""
 
     @property
     def is_embedded(self) -> bool:
@@ -184,13 +188,20 @@ def build_resources(settings: Settings, mapping: SourceMapping) -> dict[str, dg.
         "dbt": LeadopsDbtCli(
             project_dir=dbt_project, dbt_executable=dbt_executable(), environment=settings.dbt_environment()
         ),
-        "engine": ModelEngine(target=settings.dbt_target, lake_path=str(settings.lake)),
+        "engine": ModelEngine(
+            target=settings.dbt_target,
+            lake_path=str(settings.lake),
+            engine_source=settings.source if settings.reads_source_in_engine else "",
+            engine_source_schema=engine_schema(settings.source_schema, mapping)
+            if settings.reads_source_in_engine
+            else "",
+        ),
         "alert_notifier": AlertNotifier(),
     }
 
 
 def _feeds_folder(settings: Settings, mapping: SourceMapping) -> Path:
-    if settings.source_database is None:
+    if settings.source_database is None or settings.reads_source_in_engine:
         return settings.landing
     from leadops.sources.extract import extract_folder
 

@@ -17,7 +17,10 @@
         {%- if "'" in lake_path or "\\" in lake_path -%}
             {{ exceptions.raise_compiler_error("lake_path must not contain quotes or backslashes: " ~ lake_path) }}
         {%- endif -%}
+        {%- set engine_source = var('engine_source', none) -%}
         {%- for source in graph.sources.values() -%}
+            {#- A sync's tables in the engine's catalog become the raw tables below, not the lake's. -#}
+            {%- if engine_source is not none and source.schema == 'raw' -%}{%- continue -%}{%- endif -%}
             {%- do run_query('create database if not exists ' ~ source.schema) -%}
             {%- do run_query('drop table if exists ' ~ source.schema ~ '.' ~ source.name) -%}
             {%- do run_query(
@@ -25,6 +28,9 @@
                 ~ "'" ~ lake_path ~ '/' ~ source.schema ~ '/' ~ source.name ~ "'"
             ) -%}
         {%- endfor -%}
+        {%- if engine_source is not none -%}
+            {{ leadops.run_engine_source(engine_source) }}
+        {%- endif -%}
     {%- endif -%}
     select 1
 {%- endmacro %}

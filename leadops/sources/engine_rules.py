@@ -50,9 +50,11 @@ def engine_statements(
     each table of the schema the mapping reads, its (column, engine type) pairs."""
     tables = Tables(d, schema, columns)
     out = EngineSql([f"create schema if not exists {d.ident(into)}"])
+    if d.scratch("") != "":
+        out.statements.append(f"create schema if not exists {d.scratch('').rstrip('.')}")
     if any(feed.merged_ids for feed in mapping.feeds):
         view, notes = merged_ids_view(tables, mapping.feeds[0].merged_ids)
-        out.statements.append(f"create or replace temporary view {MERGED} as {view}")
+        out.statements += d.materialized(d.scratch(MERGED), view)
         out.notes += notes
     validated: dict[str, list[FeedSql]] = {}
     for index, feed in enumerate(mapping.feeds):
@@ -61,10 +63,16 @@ def engine_statements(
         except FeedUnavailable as missing:
             out.notes.append(f"{feed.label}: not read: {missing}")
             continue
-        out.statements += [f"create or replace temporary view {v} as {s}" for v, s in translated.views]
         out.statements.append(
             f"create or replace temporary view {_view('translated', translated)} as {translated.select}"
         )
+        kept = (
+            f"select *, {_numbered(d, translated)} as _row from {_view('translated', translated)} where {SKIP} is null"
+        )
+        if feed.into == "leads":  # read twice, for the rows and for their custom fields
+            out.statements += d.materialized(_kept(d, translated), kept)
+        else:
+            out.statements.append(f"create or replace temporary view {_kept(d, translated)} as {kept}")
         out.notes += translated.notes
         out.feeds.append(f"{translated.table} -> {feed.into}")
         validated.setdefault(feed.into, []).append(translated)
@@ -88,6 +96,14 @@ def engine_statements(
 
 def _view(kind: str, feed: FeedSql) -> str:
     return f"_leadops_{kind}_{feed.feed.into}_{feed.index}"
+
+
+def _kept(d: Dialect, feed: FeedSql) -> str:
+    return d.scratch(_view("kept", feed)) if feed.feed.into == "leads" else _view("kept", feed)
+
+
+def _judged(d: Dialect, name: str) -> str:
+    return d.scratch(f"_leadops_judged_{name}")
 
 
 def _numbered(d: Dialect, feed: FeedSql) -> str:
@@ -116,12 +132,11 @@ def _typed_view(d: Dialect, source: Source, feed: FeedSql) -> str:
     record = d.record([(c.name, d.ident(c.name)) for c in source.columns if c.name in feed.columns])
     any_problem = " or ".join(f"({condition})" for condition, _ in reasons)
     spelled_out = ", ".join(f"case when {condition} then {message} end" for condition, message in reasons)
-    kept = f"select *, {_numbered(d, feed)} as _row from {_view('translated', feed)} where {SKIP} is null"
     return (
         f"create or replace temporary view {_view('typed', feed)} as "
         f"select {', '.join(typed)}, case when {any_problem} then concat_ws('; ', {spelled_out}) end as _problems, "
         f"{record} as _record, {feed.index} as _feed, _row "
-        f"from (select {', '.join(cleaned)}, _row from ({kept}) as _kept) as cleaned"
+        f"from (select {', '.join(cleaned)}, _row from {_kept(d, feed)}) as cleaned"
     )
 
 
@@ -133,12 +148,13 @@ def _raw_rows(d: Dialect, source: Source, feeds: list[FeedSql], out: EngineSql) 
         f"cast(_feed + 1 as bigint) as _batch_id, {_table_of(d, feeds)} as _file_name, "
         "cast(_row as bigint) as _line_number"
     )
-    view = f"_leadops_judged_{source.name}"
+    view = _judged(d, source.name)
     if not feeds:
         nulls = ", ".join(f"cast(null as {TYPES[c.sql_type]}) as {d.ident(c.name)}" for c in source.columns)
-        out.statements.append(
-            f"create or replace temporary view {view} as select {nulls}, cast(null as string) as _reason, "
-            "cast(null as string) as _record, 0 as _feed, cast(0 as bigint) as _row where false"
+        out.statements += d.materialized(
+            view,
+            f"select {nulls}, cast(null as string) as _reason, "
+            "cast(null as string) as _record, 0 as _feed, cast(0 as bigint) as _row where false",
         )
         return f"select {', '.join(columns)}, {batch} from {view} where false"
     typed = " union all ".join(f"select * from {_view('typed', f)}" for f in feeds)
@@ -170,7 +186,7 @@ def _raw_rows(d: Dialect, source: Source, feeds: list[FeedSql], out: EngineSql) 
             f"from judged as _t left join (select {', '.join(keys)}, min(_feed) as _first from judged "
             f"where _reason is null group by {', '.join(keys)}) as _r on {same_key}"
         )
-    out.statements.append(f"create or replace temporary view {view} as {select}")
+    out.statements += d.materialized(view, select)
     return f"select {', '.join(columns)}, {batch} from {view} where _reason is null"
 
 
@@ -190,11 +206,10 @@ def _attributes(d: Dialect, feeds: list[FeedSql]) -> str:
         if not fields:
             continue
         cleaned = ", ".join(f"{d.strip(_as_text(d, f, feed.columns[f]))} as {d.ident(f)}" for f in fields)
-        numbered = f"select *, {_numbered(d, feed)} as _row from {_view('translated', feed)} where {SKIP} is null"
         relation = (
             f"select _j.lead_id, cast(_j._feed + 1 as bigint) as _batch_id, {d.literal(feed.table)} as _file_name, "
-            f"cast(_j._row as bigint) as _line_number, {cleaned} from ({numbered}) as _f "
-            f"inner join _leadops_judged_leads as _j on _j._feed = {feed.index} and _j._row = _f._row "
+            f"cast(_j._row as bigint) as _line_number, {cleaned} from {_kept(d, feed)} as _f "
+            f"inner join {_judged(d, 'leads')} as _j on _j._feed = {feed.index} and _j._row = _f._row "
             "where _j._reason is null"
         )
         unpivoted = d.unpivot(relation, ["lead_id", "_batch_id", "_file_name", "_line_number"], fields)
@@ -218,7 +233,7 @@ def _quarantine(d: Dialect, written: list[tuple[Source, FeedSql]]) -> str:
     selects = [
         f"select {d.literal(name)} as source, {_table_of(d, [f for s, f in written if s.name == name])} as file_name, "
         f"cast(_row as bigint) as line_number, _reason as reason, _record as record, "
-        f"cast(_feed + 1 as bigint) as _batch_id from _leadops_judged_{name} where _reason is not null"
+        f"cast(_feed + 1 as bigint) as _batch_id from {_judged(d, name)} where _reason is not null"
         for name in names
     ]
     return " union all ".join(selects) or (
@@ -242,7 +257,7 @@ def _source_rows(d: Dialect, written: list[tuple[Source, FeedSql]]) -> str:
         judged = (
             f"select {d.literal(feed.table)} as source_table, {d.literal(source.name)} as into_table, "
             f"{outcome} as outcome, count(*) as row_count "
-            f"from _leadops_judged_{source.name} where _feed = {feed.index} group by {outcome}"
+            f"from {_judged(d, source.name)} where _feed = {feed.index} group by {outcome}"
         )
         selects += [skipped, judged]
     return " union all ".join(selects) or (

@@ -27,10 +27,11 @@ SKIP = "_leadops_skip"  # the reason a row is left out, or null
 CURSOR = "_leadops_cursor"  # the sync's cursor as text: which of two rows of one key is the later
 MERGED = "_leadops_merged_ids"
 WHY = "_leadops_why_"  # + a required column: why its lookup found nothing
+WORK_SCHEMA = "leadops_work"  # Spark: the tables computed on the way, replaced on each run
 DOMAIN_PREFIX = r"^([a-z][a-z0-9+.-]*://)?([^@/]*@)?(www\.)?"  # a URL's scheme, an address's user, www.
 
 
-class FeedUnavailable(Exception):
+class FeedUnavailable(ValueError):
     """The feed cannot be read from the engine's tables (no table, no column it needs): left out."""
 
 
@@ -110,6 +111,16 @@ class Dialect:
         listed = ", ".join(self.ident(f) for f in fields)
         return f"select * from (unpivot ({relation}) on {listed} into name attribute value value)"
 
+    def scratch(self, name: str) -> str:
+        """A relation the statements compute once and read several times: a temporary table on
+        DuckDB; on Spark a table of WORK_SCHEMA (a cached view's plan made Spark's planner crawl)."""
+        return f"{WORK_SCHEMA}.{name}" if self.name == "spark" else name
+
+    def materialized(self, name: str, select: str) -> list[str]:
+        if self.name == "spark":
+            return [f"drop table if exists {name}", self.create_table(name, select)]
+        return [f"create or replace temporary table {name} as {select}"]
+
     def create_table(self, name: str, select: str) -> str:
         using = " using parquet" if self.name == "spark" else ""
         return f"create table {name}{using} as {select}"
@@ -135,7 +146,7 @@ class FeedSql:
     feed: Feed
     index: int
     table: str  # schema.table, as the reasons and the raw tables' _file_name say
-    views: list[tuple[str, str]]  # (temp view, select) the feed's lookups need first
+    views: list[tuple[str, str]]  # (name, select) of the feed's lookups, each read once: CTEs of `select`
     select: str  # every row of the table, with SKIP
     columns: dict[str, str] = field(default_factory=dict)  # translated column -> VARCHAR / TIMESTAMP / ...
     notes: list[str] = field(default_factory=list)
@@ -240,7 +251,7 @@ def feed_sql(tables: Tables, feed: Feed, index: int, cursor: str | None) -> Feed
             column, kind = value, "VARCHAR"
         if target == "lead_id" and feed.merged_ids:
             column, kind = tables.text(column, kind), "VARCHAR"
-            joins.append(f"left join {MERGED} as _merged on _merged.id = trim({column})")
+            joins.append(f"left join {d.scratch(MERGED)} as _merged on _merged.id = trim({column})")
             if feed.into == "leads":
                 merged_skip = (
                     "_merged.id is not null",
@@ -272,7 +283,10 @@ def feed_sql(tables: Tables, feed: Feed, index: int, cursor: str | None) -> Feed
     has_cursor = cursor and any(n == cursor for n, _ in tables.columns[feed.folder])
     cursor_sql = f"cast(_src.{d.ident(cursor)} as string)" if has_cursor else "cast(null as string)"
     parts += [f"{f'case {reasons} end' if skips else 'cast(null as string)'} as {SKIP}", f"{cursor_sql} as {CURSOR}"]
-    result.select = f"select {', '.join(parts)} from {tables.relation(feed.folder)} as _src {' '.join(joins)}"
+    lookups = ", ".join(f"{name} as ({rows})" for name, rows in result.views)
+    result.select = (
+        f"with {lookups} " if lookups else ""
+    ) + f"select {', '.join(parts)} from {tables.relation(feed.folder)} as _src {' '.join(joins)}"
     return result
 
 
@@ -283,7 +297,7 @@ def _looked_up(
     d, value, joins = tables.d, text, []
     whys = [f"when nullif(trim({text}), '') is null then {d.literal(f'the row has no {label}')}"]
     for step_index, step in enumerate(mapped.lookup or []):
-        view = f"_leadops_lookup_{result.feed.into}_{result.index}_{position}_{step_index}"
+        view = f"_leadops_lookup_{position}_{step_index}"
         alias = f"_lookup_{position}_{step_index}"
         key = _lookup_key(step.ignore_case)
         if step.folder not in tables.columns:
@@ -367,3 +381,13 @@ def _domain(d: Dialect, text: str) -> str:
 def source_tables(mapping: SourceMapping) -> tuple[str, ...]:
     """Every table the mapping reads: its feeds' and the ones read whole (lookups, merged ids)."""
     return (*mapping.folders, *mapping.lookup_folders)
+
+
+def engine_schema(source_schema: str | None, mapping: SourceMapping) -> str:
+    """The schema of the engine's catalog the sync wrote (--source-schema, else the mapping's)."""
+    if mapping.database is None:
+        raise FeedUnavailable(
+            f"the source mapping {mapping.name} reads files, not a sync's tables: --source-database spark "
+            "needs a mapping with a `database:` entry (such as fivetran-hubspot)"
+        )
+    return source_schema or mapping.database.schema_
