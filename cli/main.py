@@ -75,7 +75,7 @@ def _date(text: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from cli import reads, refresh, sync
+    from cli import preview, reads, refresh, sync
 
     parser = argparse.ArgumentParser(
         prog="leadops",
@@ -159,6 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=reads.status)
 
     sync.add_parser(commands)
+    preview.add_parser(commands)
 
     prepare = commands.add_parser("prepare", help="parse the dbt project into its manifest (done by make)")
     prepare.set_defaults(handler=refresh.prepare)

@@ -1,0 +1,1 @@
+"""`leadops preview`: a candidate scoring configuration rescored in memory, read-only."""
