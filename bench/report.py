@@ -87,6 +87,17 @@ def ratios(contenders: dict, imports: dict | None) -> list[dict]:
             seconds <= 3.0 if seconds is not None else None,
         )
     )
+    for change, what, target in (("threshold", "a threshold", 5.0), ("engagement", "an engagement-rule", 15.0)):
+        seconds = figure(contenders, f"preview_{change}", "wall_s")
+        rows.append(
+            _ratio_row(
+                f"leadops preview of {what} change, the whole command (s)",
+                seconds,
+                "<=",
+                target,
+                seconds <= target if seconds is not None else None,
+            )
+        )
     value = imports["ratio"] if imports else None
     rows.append(
         _ratio_row(

@@ -23,9 +23,17 @@ from bench.data import SCALES, Dataset, Scale, dataset, event_counts, fresh_land
 from bench.measure import GIB, Measurement, best_of_each, run_measured
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONTENDERS = ("leadops_full", "sync_changes", "leadops_incremental", "duckdb_floor", "pandas_peer")
+CONTENDERS = (
+    "leadops_full",
+    "sync_changes",
+    "preview_threshold",
+    "preview_engagement",
+    "leadops_incremental",
+    "duckdb_floor",
+    "pandas_peer",
+)
 # Measured on another contender's output, not a scoring of its own: never compared.
-NOT_COMPARED = ("sync_changes",)
+NOT_COMPARED = ("sync_changes", "preview_threshold", "preview_engagement")
 IMPORT_RUNS = 5
 
 
@@ -135,6 +143,23 @@ def _run_sync_changes(runner: Runner, data: Dataset, folder: Path, _: dict) -> t
     return runner.run("sync_changes", "sync_changes", data.landing, data.as_of, out), out
 
 
+def _run_preview(change: str):
+    """On leadops_full's warehouse, after it, read-only; the models compiled first (untimed)."""
+
+    def run(runner: Runner, data: Dataset, folder: Path, extra: dict) -> tuple[Measurement, Path]:
+        from cli.preview import DBT_PROJECT_DIR, _cache_dir
+        from leadops.preview.compiled import compiled_project
+
+        started = time.perf_counter()
+        compiled_project(DBT_PROJECT_DIR, DBT_PROJECT_DIR / "target" / "manifest.json", _cache_dir())
+        extra[f"preview_{change}_compile_s"] = round(time.perf_counter() - started, 3)
+        out = folder.parent / "leadops_full" / "warehouse.duckdb"
+        label = f"preview_{change}"
+        return runner.run(label, "preview", data.landing, data.as_of, out, "--change", change), out
+
+    return run
+
+
 def _run_floor(runner: Runner, data: Dataset, folder: Path, extra: dict) -> tuple[Measurement, Path]:
     started = time.perf_counter()
     plan = compile_plan(data.as_of, folder / "compile")  # dbt compile: preparation, not timed
@@ -151,6 +176,8 @@ def _run_pandas(runner: Runner, data: Dataset, folder: Path, _: dict) -> tuple[M
 CONTENDER_RUNS = {
     "leadops_full": _run_full,
     "sync_changes": _run_sync_changes,
+    "preview_threshold": _run_preview("threshold"),
+    "preview_engagement": _run_preview("engagement"),
     "leadops_incremental": _run_incremental,
     "duckdb_floor": _run_floor,
     "pandas_peer": _run_pandas,
