@@ -14,7 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 from dagster_dbt import asset_utils as dbt_asset_utils
 from dagster_duckdb import DuckDBResource
 
-from orchestration.engine_source import prepare_engine_source
+from orchestration.engine_source import prepare_engine_source, statements_file
 from orchestration.project import dbt_project
 from orchestration.resources import LeadopsDbtCli, ModelEngine, Warehouse
 
@@ -99,16 +99,16 @@ def leadops_dbt_models(
     # Each target keeps its own artifacts, so a Spark run never replaces the manifest Dagster loads.
     target_path = None if engine.is_embedded else dbt_project.target_path / engine.target
     if engine.engine_source:  # the sync's tables in Spark's catalog become the raw tables there
-        statements, notes = prepare_engine_source(
+        variables["engine_source"] = str(statements_file(Path(engine.lake_path)))
+        for note in prepare_engine_source(
             dbt,
             engine.engine_source,
             engine.engine_source_schema,
-            Path(engine.lake_path) / "engine_source",
+            Path(variables["engine_source"]),
             target_path,
-        )
-        for note in notes:
+            variables,
+        ):
             context.log.info(note)
-        variables["engine_source"] = str(statements)
     context.log.info(f"dbt build on {engine.target} as of {as_of}" + (f" with {variables}" if variables else ""))
     invocation = dbt.cli(
         ["build", *(["--vars", json.dumps(variables)] if variables else []), *PRODUCTION_EXCLUDES],

@@ -65,13 +65,20 @@ def engine_source_specs(settings: Settings, mapping: SourceMapping) -> list[dg.A
     return specs
 
 
-def prepare_engine_source(dbt, source: str, schema: str, folder: Path, target_path: Path) -> tuple[Path, list[str]]:
+def statements_file(lake: Path) -> Path:
+    return (lake / "engine_source" / STATEMENTS_FILE).resolve()
+
+
+def prepare_engine_source(
+    dbt, source: str, schema: str, path: Path, target_path: Path, variables: dict[str, str]
+) -> list[str]:
     """Ask the engine for the sync's tables, render the mapping's statements for them and write
-    them to `folder` for the build's on-run-start; return the file and what the run says of it."""
+    them to `path` for the build's on-run-start; return what the run says of them. The build's vars
+    are passed on, so that the build reuses this invocation's parse of the project."""
     mapping = load_mapping(source)
     arguments = json.dumps({"schema": schema, "tables": list(source_tables(mapping))})
     invocation = dbt.cli(
-        ["run-operation", "leadops.describe_source_tables", "--args", arguments],
+        ["run-operation", "leadops.describe_source_tables", "--args", arguments, "--vars", json.dumps(variables)],
         target_path=target_path,
         raise_on_error=False,
     )
@@ -85,13 +92,11 @@ def prepare_engine_source(dbt, source: str, schema: str, folder: Path, target_pa
     if not columns:
         raise EngineSourceError(f"the schema {schema} of the Spark catalog has none of the tables {mapping.name} reads")
     rendered = engine_statements(mapping, SPARK, schema, {t: [tuple(c) for c in cs] for t, cs in columns.items()})
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / STATEMENTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(
         "".join(json.dumps({"n": n, "sql": sql}) + "\n" for n, sql in enumerate(rendered.statements)),
         encoding="utf-8",
     )
     partial.replace(path)
-    notes = [f"read on Spark: {', '.join(rendered.feeds)}", *rendered.notes]
-    return path.resolve(), notes
+    return [f"read on Spark: {', '.join(rendered.feeds)}", *rendered.notes]

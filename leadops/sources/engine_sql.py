@@ -215,7 +215,8 @@ def merged_ids_view(tables: Tables, sources: list[MergedIds]) -> tuple[str, list
         "_ranked as (select id, merged_into, row_number() over (partition by id order by _rank, merged_into) as _n "
         "from _pairs where id <> '' and merged_into <> '' and id <> merged_into), "
         "_direct as (select id, merged_into from _ranked where _n = 1) "
-        f"select _d0.id, coalesce({resolved}) as merged_into from _direct as _d0 {joins}"
+        f"select {_broadcast([f'_d{n}' for n in steps])}_d0.id, coalesce({resolved}) as merged_into "
+        f"from _direct as _d0 {joins}"
     ), notes
 
 
@@ -284,9 +285,9 @@ def feed_sql(tables: Tables, feed: Feed, index: int, cursor: str | None) -> Feed
     cursor_sql = f"cast(_src.{d.ident(cursor)} as string)" if has_cursor else "cast(null as string)"
     parts += [f"{f'case {reasons} end' if skips else 'cast(null as string)'} as {SKIP}", f"{cursor_sql} as {CURSOR}"]
     lookups = ", ".join(f"{name} as ({rows})" for name, rows in result.views)
-    result.select = (
-        f"with {lookups} " if lookups else ""
-    ) + f"select {', '.join(parts)} from {tables.relation(feed.folder)} as _src {' '.join(joins)}"
+    aliases = [join.split(" as ", 1)[1].split(" ", 1)[0] for join in joins]
+    select = f"select {_broadcast(aliases)}{', '.join(parts)} from {tables.relation(feed.folder)} as _src"
+    result.select = (f"with {lookups} " if lookups else "") + f"{select} {' '.join(joins)}"
     return result
 
 
@@ -304,14 +305,14 @@ def _looked_up(
             if name in SOURCES[result.feed.into].required:
                 raise FeedUnavailable(f"{name} is looked up in {tables.schema}.{step.folder}, which does not exist")
             result.notes.append(f"{tables.schema}.{step.folder} does not exist: {name} is empty")
-            rows = "select cast(null as string) as key, cast(null as string) as value, 0 as candidates where false"
+            rows = "select cast(null as string) as key, cast(null as string) as value where false"
         else:
             match = tables.find(step.folder, [step.match], False, f"the lookup of {name}")
             take = tables.find(step.folder, [step.take], False, f"the lookup of {name}")
             match_text = tables.text(d.ident(match[0]), match[1])  # type: ignore[index]
             take_text = tables.text(d.ident(take[0]), take[1])  # type: ignore[index]
             rows = (
-                "select key, min(value) as value, count(distinct value) as candidates from ("
+                "select key, min(value) as value from ("
                 f"select {key(match_text)} as key, nullif(trim({take_text}), '') as value "
                 f"from {tables.relation(step.folder)}) as _l "
                 "where key is not null and key <> '' and value is not null group by key"
@@ -324,6 +325,12 @@ def _looked_up(
         )
         value = f"{alias}.value"
     return value, f"case {' '.join(whys)} end", joins
+
+
+def _broadcast(aliases: list[str]) -> str:
+    """Spark's hint to send the joined relations (one row per key, or merged ids) to every task
+    instead of shuffling both sides: a comment to DuckDB."""
+    return f"/*+ BROADCAST({', '.join(aliases)}) */ " if aliases else ""
 
 
 def _lookup_key(ignore_case: bool):
