@@ -108,7 +108,7 @@ def leadops_dbt_models(
             target_path,
             variables,
         ):
-            context.log.info(note)
+            (context.log.warning if ": not read: " in note else context.log.info)(note)
     context.log.info(f"dbt build on {engine.target} as of {as_of}" + (f" with {variables}" if variables else ""))
     invocation = dbt.cli(
         ["build", *(["--vars", json.dumps(variables)] if variables else []), *PRODUCTION_EXCLUDES],
