@@ -2,10 +2,10 @@
 official client, simple-salesforce, and campaigns that follow segments.
 
 Writes go through sObject Collections (`composite/sobjects`, at most 200 records a call, allOrNone
-false so one refused record never fails the others); a send above `bulk_above` records goes
-through one Bulk API 2.0 ingest job per object instead, which costs a handful of calls whatever the
-volume. Every HTTP request goes through `retrying.call`: 5xx, 429 and dropped connections are
-retried, REQUEST_LIMIT_EXCEEDED (the org's daily API limit) stops the sync cleanly.
+false so one refused record never fails the others); a send above `bulk_above` records goes through
+one Bulk API 2.0 ingest job per object instead, a handful of calls whatever the volume. Requests
+go through `retrying.call`: 5xx, 429 and dropped connections are retried, REQUEST_LIMIT_EXCEEDED
+(the org's daily API limit) stops the sync cleanly.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ def _custom(name: str) -> bool:
 
 
 def _object_of(record_id: str, object_types: Mapping[str, str]) -> str:
-    return object_types.get(record_id) or ID_PREFIXES.get(record_id[:3], "Lead")
+    # The id's prefix names its object, even for a lead matched by email that was a Contact.
+    return ID_PREFIXES.get(record_id[:3]) or object_types.get(record_id) or "Lead"
 
 
 class SalesforceDestination:
@@ -455,8 +456,7 @@ class SalesforceDestination:
         return call(request, self._classify, self.retry, sleep=self.sleep)
 
     def _call(self, request: Callable[[Salesforce], T]) -> T:
-        """One client call, retried as `_classify` says; with client credentials an expired
-        session is renewed once."""
+        """One client call, retried as `_classify` says; an expired session is renewed once."""
         sf = self._client()  # outside the retried call: the token request retries on its own
         try:
             return call(lambda: request(sf), self._classify, self.retry, sleep=self.sleep)

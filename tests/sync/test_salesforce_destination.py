@@ -234,3 +234,11 @@ def test_campaign_membership_follows_adds_and_removes(org):
     assert sorted(again.added) == sorted([lead_b, lead_d]) and again.list_id == hot.list_id
     assert set(again.removed) == {lead_a, contact_c, "00Q5g0000099999999"} and not again.failed
     assert len(org.campaigns) == 1
+
+
+def test_an_id_names_its_object_whatever_the_caller_thought():
+    from leadops.sync.salesforce import _object_of
+
+    # A lead from plain files matched by email to a Contact: state says Lead, the id says Contact.
+    assert _object_of("0035g0000000001AAA", {"0035g0000000001AAA": "Lead"}) == "Contact"
+    assert _object_of("00Q5g0000000001AAA", {}) == "Lead"
