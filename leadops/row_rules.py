@@ -7,6 +7,7 @@ import duckdb
 
 from leadops.contract import Column, Source
 from leadops.file_staging import ROW_ID
+from leadops.sources.engine_sql import DUCKDB, Dialect
 from leadops.sql import quote_identifier, quote_literal
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -41,7 +42,7 @@ def validated_sql(
         if why:
             cleaned.append(f"_batch.{quote_identifier(why)} as {quote_identifier(why)}")
             missing = f"coalesce({missing} || ': ' || cleaned.{quote_identifier(why)}, {missing})"
-        value, problems = _column_rules(column, f"cleaned.{quote_identifier(column.name)}", is_native, missing)
+        value, problems = column_rules(column, f"cleaned.{quote_identifier(column.name)}", is_native, missing)
         typed.append(f"{value} as {quote_identifier(column.name)}")
         reasons.extend(problems)
     any_problem = " or ".join(f"({condition})" for condition, _ in reasons)
@@ -136,63 +137,60 @@ def _in_quotes_sql(expression: str) -> str:
     return "'''' || " + expression + " || ''''"
 
 
-def _column_rules(
-    column: Column, text: str, is_native: bool, missing: str | None = None
+def column_rules(
+    column: Column, text: str, is_native: bool, missing: str | None = None, d: Dialect = DUCKDB
 ) -> tuple[str, list[tuple[str, str]]]:
     """The SQL for the column's typed value and, for each reason the value can be refused, the
     condition and the reason's text, given the value's cleaned text (or the value itself when the
     file already has the contract's type); `missing` is the SQL of the reason a missing value gets.
+    `d` spells it for the engine: the file route's DuckDB, or Spark for a sync's schema read there
+    (leadops.sources.engine_rules), so both routes refuse a value for the same reason.
 
     A Parquet column that already has the contract's type is taken as it is: converting 50M
     timestamps to text and back would cost more than the whole load.
     """
     name = column.name
-    missing = missing or f"'missing required {name}'"
+    missing = missing or d.literal(f"missing required {name}")
     if is_native:
         return text, [(f"{text} is null", missing)] if column.required else []
-    shown = f"'{name} ' || {_in_quotes_sql(f'left({text}, 80)')}"
-    problems = []
-    if column.required:
-        problems.append((f"{text} is null", missing))
-
+    shown = f"{d.literal(name + ' ')} || {_in_quotes_sql(f'left({text}, 80)')}"
+    problems = [(f"{text} is null", missing)] if column.required else []
     if column.sql_type == "VARCHAR":
         value = f"lower({text})" if name in {"email", "company_domain", "event_type", "stage"} else text
+        limit = column.max_length
         problems.append(
             (
-                f"length({text}) > {column.max_length}",
-                f"'{name} is ' || length({text}) || ' characters long (at most {column.max_length})'",
+                f"length({text}) > {limit}",
+                f"{d.literal(name + ' is ')} || cast(length({text}) as string) || "
+                f"{d.literal(f' characters long (at most {limit})')}",
             )
         )
     elif column.sql_type == "TIMESTAMP":
-        value = f"try_cast({text} as timestamptz) at time zone 'UTC'"
+        value = d.timestamp(text)
         problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not a timestamp'"))
     elif column.sql_type == "BOOLEAN":
-        truthy = ", ".join(quote_literal(w) for w in TRUE_WORDS)
-        falsy = ", ".join(quote_literal(w) for w in FALSE_WORDS)
+        truthy = ", ".join(d.literal(w) for w in TRUE_WORDS)
+        falsy = ", ".join(d.literal(w) for w in FALSE_WORDS)
         value = f"case when lower({text}) in ({truthy}) then true when lower({text}) in ({falsy}) then false end"
         problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not true/false'"))
     else:
-        value = f"try_cast({text} as {column.sql_type})"
+        value = f"try_cast({text} as {column.sql_type.lower()})"  # bigint, double: both engines' names
         if column.sql_type == "BIGINT":  # a cast would round 12.5 to 13: refuse instead
-            value = f"case when regexp_full_match({text}, '[+-]?[0-9]+') then {value} end"
+            value = f"case when {d.full_match(text, '[+-]?[0-9]+')} then {value} end"
         kind = "a whole number" if column.sql_type == "BIGINT" else "a number"
         problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not {kind}'"))
         if name in NON_NEGATIVE:
             problems.append((f"{value} < 0", f"{shown} || ' is negative'"))
-
     if name == "email":
         problems.append(
-            (
-                f"{text} is not null and not regexp_full_match({value}, {quote_literal(EMAIL_PATTERN)})",
-                f"{shown} || ' is not an address'",
-            )
+            (f"{text} is not null and not {d.full_match(value, EMAIL_PATTERN)}", f"{shown} || ' is not an address'")
         )
     if column.allowed:
-        allowed = ", ".join(quote_literal(v) for v in column.allowed)
+        allowed = ", ".join(d.literal(v) for v in column.allowed)
         problems.append(
             (
                 f"{text} is not null and lower({text}) not in ({allowed})",
-                f"{shown} || ' is not one of {', '.join(column.allowed)}'",
+                f"{shown} || {d.literal(' is not one of ' + ', '.join(column.allowed))}",
             )
         )
     return value, problems

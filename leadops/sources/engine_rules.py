@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from leadops.contract import SOURCES, Column, Source, with_event_types
+from leadops.contract import SOURCES, Source, with_event_types
 from leadops.loader import CUSTOM_VALUE_MAX_LENGTH
-from leadops.row_rules import EMAIL_PATTERN, FALSE_WORDS, NON_NEGATIVE, TRUE_WORDS
+from leadops.row_rules import column_rules
 from leadops.sources.engine_sql import (
     CURSOR,
     MERGED,
@@ -126,7 +126,7 @@ def _typed_view(d: Dialect, source: Source, feed: FeedSql) -> str:
             why = d.ident(WHY + column.name)
             cleaned.append(f"{why} as {why}")
             missing = f"coalesce({missing} || ': ' || {why}, {missing})"
-        value, problems = _column_rules(d, column, d.ident(column.name), is_native, missing)
+        value, problems = column_rules(column, d.ident(column.name), is_native, missing, d)
         typed.append(f"cast({value} as {TYPES[column.sql_type]}) as {d.ident(column.name)}")
         reasons += problems
     record = d.record([(c.name, d.ident(c.name)) for c in source.columns if c.name in feed.columns])
@@ -264,58 +264,3 @@ def _source_rows(d: Dialect, written: list[tuple[Source, FeedSql]]) -> str:
         "select cast(null as string) as source_table, cast(null as string) as into_table, "
         "cast(null as string) as outcome, cast(0 as bigint) as row_count where false"
     )
-
-
-def _shown(d: Dialect, name: str, text: str) -> str:
-    return f"{d.literal(name + ' ')} || '''' || left({text}, 80) || ''''"
-
-
-def _column_rules(
-    d: Dialect, column: Column, text: str, is_native: bool, missing: str
-) -> tuple[str, list[tuple[str, str]]]:
-    """As `row_rules._column_rules`: the typed value, and each (condition, reason) it can be refused for."""
-    name = column.name
-    if is_native:
-        return text, [(f"{text} is null", missing)] if column.required else []
-    shown = _shown(d, name, text)
-    problems = [(f"{text} is null", missing)] if column.required else []
-    if column.sql_type == "VARCHAR":
-        value = f"lower({text})" if name in {"email", "company_domain", "event_type", "stage"} else text
-        limit = column.max_length
-        problems.append(
-            (
-                f"length({text}) > {limit}",
-                f"{d.literal(name + ' is ')} || cast(length({text}) as string) || "
-                f"{d.literal(f' characters long (at most {limit})')}",
-            )
-        )
-    elif column.sql_type == "TIMESTAMP":
-        value = d.timestamp(text)
-        problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not a timestamp'"))
-    elif column.sql_type == "BOOLEAN":
-        truthy = ", ".join(d.literal(w) for w in TRUE_WORDS)
-        falsy = ", ".join(d.literal(w) for w in FALSE_WORDS)
-        value = f"case when lower({text}) in ({truthy}) then true when lower({text}) in ({falsy}) then false end"
-        problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not true/false'"))
-    else:
-        kind_sql = TYPES[column.sql_type]
-        value = f"try_cast({text} as {kind_sql})"
-        if column.sql_type == "BIGINT":
-            value = f"case when {d.full_match(text, '[+-]?[0-9]+')} then {value} end"
-        kind = "a whole number" if column.sql_type == "BIGINT" else "a number"
-        problems.append((f"{text} is not null and {value} is null", f"{shown} || ' is not {kind}'"))
-        if name in NON_NEGATIVE:
-            problems.append((f"{value} < 0", f"{shown} || ' is negative'"))
-    if name == "email":
-        problems.append(
-            (f"{text} is not null and not {d.full_match(value, EMAIL_PATTERN)}", f"{shown} || ' is not an address'")
-        )
-    if column.allowed:
-        allowed = ", ".join(d.literal(v) for v in column.allowed)
-        problems.append(
-            (
-                f"{text} is not null and lower({text}) not in ({allowed})",
-                f"{shown} || {d.literal(' is not one of ' + ', '.join(column.allowed))}",
-            )
-        )
-    return value, problems
