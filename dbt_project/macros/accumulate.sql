@@ -132,17 +132,29 @@
     cast(greatest(hot_window_days + hot_prior_days, 35) as {{ dbt.type_int() }})
 {%- endmacro %}
 
+{#- Whether the activity window keeps delivered emails: only when a hot trigger names them
+    (`event_lists`: stg_config__event_lists), as no other reader of the window counts them. -#}
+{% macro window_keeps_delivered_emails(event_lists) -%}
+    (select count(*) from {{ event_lists }} where list_name = 'hot_event_type' and value = 'email_delivered') > 0
+{%- endmacro %}
+
 {#- Pre-hook of int_events_windowed: drop the events that left the window; drop them all
-    when the run goes back in time or the window's length changed (`parameters`:
-    stg_config__parameters). -#}
-{% macro slide_activity_window(parameters) -%}
+    when the run goes back in time, the window's length changed (`parameters`:
+    stg_config__parameters) or whether it keeps delivered emails did (`event_lists`). -#}
+{% macro slide_activity_window(parameters, event_lists) -%}
     {%- if is_incremental() -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
         delete from {{ this }}
+        {%- if 'keeps_delivered_emails' not in columns %}
+        {#- A window written by a version that kept whole events: rebuilt, its columns synced. #}
+        {%- else %}
         where
             {{ leadops.accumulated_after_as_of() }}
             or window_days <> (select {{ leadops.activity_window_days() }} from {{ parameters }})
+            or keeps_delivered_emails <> ({{ leadops.window_keeps_delivered_emails(event_lists) }})
             or occurred_at
             < cast({{ dbt.dateadd('day', '1 - window_days', leadops.as_of_date()) }} as {{ dbt.type_timestamp() }})
+        {%- endif %}
     {%- endif -%}
 {%- endmacro %}
 
@@ -158,27 +170,4 @@
             through_batch_id = {{ leadops.last_ingest_batch(events) }}
         where rowid = (select min(rowid) from {{ this }})
     {%- endif -%}
-{%- endmacro %}
-
-{#- The last ingest batch an accumulated model has counted, as a number, or none when the model
-    has no rows yet. Read by name through the graph, not ref(), so that a test on staging that
-    asks does not have to wait for the model to be rebuilt. -#}
-{% macro batch_counted_through(model_name) -%}
-    {%- if not execute -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set node = graph.nodes.values()
-        | selectattr('resource_type', 'equalto', 'model')
-        | selectattr('name', 'equalto', model_name)
-        | list -%}
-    {%- if not node -%}
-        {{ exceptions.raise_compiler_error("batch_counted_through: no model named '" ~ model_name ~ "'") }}
-    {%- endif -%}
-    {%- set node = node[0] -%}
-    {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
-    {%- if relation is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set counted = run_query('select max(through_batch_id) from ' ~ relation).columns[0].values()[0] -%}
-    {{ return(counted) }}
 {%- endmacro %}

@@ -212,26 +212,24 @@ def dbt_test(warehouse: Path, tmp_path: Path, select: str) -> dict[str, int]:
     return {r["unique_id"].split(".")[2]: r["failures"] for r in results}
 
 
-def test_an_arriving_event_that_repeats_a_counted_one_fails_the_uniqueness_test(nightly_and_full, tmp_path):
-    """The event_id test reads only the batches the engagement state has not counted, yet compares
-    them with the whole history: an old event delivered again in a new batch fails it, while the
-    counted batches are not checked again (they were when they arrived)."""
+def test_a_window_that_holds_a_night_twice_or_misses_one_fails_its_test(nightly_and_full, tmp_path):
+    """The sliding window keeps no event ids; its test compares its rows per day and event type
+    with the events of those days, so a slide that appends a night again, or loses one, fails."""
     nightly, _ = nightly_and_full
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(nightly, warehouse)
-    select = "test_name:unique_as_batches_arrive"
+    select = "activity_window_holds_every_recent_event"
     assert list(dbt_test(warehouse, tmp_path, select).values()) == [0]
-
-    repeat = "insert into raw.activity select * replace ({batch} as _batch_id) from raw.activity where event_id = ?"
+    table = "intermediate.int_events_windowed"
+    last_day = f"cast(occurred_at as date) = (select max(cast(occurred_at as date)) from {table})"
+    types_that_day = f"select count(distinct event_type) from {table} where {last_day}"
     with duckdb.connect(str(warehouse)) as con:
-        first, second = (e for (e,) in con.execute("select event_id from raw.activity order by 1 limit 2").fetchall())
-        # Inside the batches already counted: the state has moved past them, the test does not look.
-        con.execute(repeat.format(batch="(select min(_batch_id) from raw.activity)"), [first])
-    assert list(dbt_test(warehouse, tmp_path, select).values()) == [0]
+        (types,) = con.execute(types_that_day).fetchone()
+        con.execute(f"insert into {table} select * from {table} where {last_day}")
+    assert types > 0 and list(dbt_test(warehouse, tmp_path, select).values()) == [types]  # one row per day and type
     with duckdb.connect(str(warehouse)) as con:
-        # What a loader that forgot its duplicate check would write: a counted event, in a new batch.
-        con.execute(repeat.format(batch="(select max(_batch_id) + 1 from raw.activity)"), [second])
-    assert list(dbt_test(warehouse, tmp_path, select).values()) == [1]
+        con.execute(f"delete from {table} where {last_day}")
+    assert list(dbt_test(warehouse, tmp_path, select).values()) == [types]
 
 
 def test_a_carried_row_that_repeats_a_key_fails_the_uniqueness_test_only_when_written(nightly_and_full, tmp_path):
@@ -243,7 +241,7 @@ def test_a_carried_row_that_repeats_a_key_fails_the_uniqueness_test_only_when_wr
     shutil.copy(nightly, warehouse)
     select = "test_name:unique_as_rows_arrive"
     passing = dbt_test(warehouse, tmp_path, select)
-    assert len(passing) == 3 and set(passing.values()) == {0}, passing
+    assert len(passing) == 2 and set(passing.values()) == {0}, passing
 
     table = "intermediate.int_newsletters_accumulated"
     latest = f"(select max(accumulated_as_of_date) from {table})"
