@@ -9,7 +9,7 @@
 {%- endmacro %}
 
 {#- The label of the first band (highest min_points first) that `points_column` reaches.
-    `relation` must have `key_column` and `points_column`; `bands` is stg_config__bands, where the
+    `relation` must have `key_column` and `points_column`; `bands` is one band type's stg_config view, where the
     last band of each type is the catch-all. -#}
 {% macro assign_band(relation, key_column, points_column, band_type, bands) -%}
     select

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from leadops.config import CONFIG_TABLE_COLUMNS, ScoringConfig, write_config_tables
-from leadops.preview.compiled import COMPILED_CATALOG, CompiledProject
+from leadops.preview.compiled import COMPILED_CATALOG, CompiledProject, Model
 from leadops.sql import quote_identifier, quote_literal
 
 RELATION = re.compile(rf'"{COMPILED_CATALOG}"\."([^"]+)"\."([^"]+)"')
@@ -95,21 +95,54 @@ def build_overlay(
     scoring = Scoring(name=name, catalog=catalog, warehouse=warehouse)
     scoring.changed_config = tuple(t for t in CONFIG_TABLE_COLUMNS if _differs(con, warehouse, catalog, t))
     changed_sources = {uid for uid, table in project.config_sources.items() if table in scoring.changed_config}
-    rebuild: set[str] = set()
+    # A config table holds several settings (bands: grades, tiers and segment thresholds), so the
+    # change is judged by the rows of the staging views over it: only a view whose rows differ
+    # marks its downstream as changed. Every such view is made in the overlay (a view costs
+    # nothing), so its downstream reads it even from a warehouse built before the view existed.
+    staging = [m for m in project.models if m.depends_on and set(m.depends_on) <= set(project.config_sources)]
+    as_built = Scoring(name="as built", catalog=warehouse, warehouse=warehouse, config_in_overlay=False)
+    changed: set[str] = set()
+    for model in staging:
+        _create(con, scoring, model, as_of)
+        if rebuild_all or (
+            changed_sources & set(model.depends_on) and _view_differs(con, scoring, as_built, model, as_of)
+        ):
+            changed.add(model.unique_id)
+    staged = {m.unique_id for m in staging}
     for model in project.models:  # in build order: a model's parents come before it
-        if rebuild_all or rebuild & set(model.depends_on) or changed_sources & set(model.depends_on):
-            rebuild.add(model.unique_id)
-    for model in project.models:
-        if model.unique_id not in rebuild:
+        if model.unique_id in staged:
             continue
-        scoring.rebuilt.add((model.schema, model.name))
-        sql = RELATION.sub(lambda match: scoring.relation(match.group(1), match.group(2)), model.sql_as_of(as_of))
-        target = scoring.relation(model.schema, model.name)
-        con.execute(f"create schema if not exists {quote_identifier(catalog)}.{quote_identifier(model.schema)}")
-        kind = "view" if model.materialized == "view" else "table"
-        con.execute(f"create {kind} {target} as {sql}")
+        if rebuild_all or (changed | changed_sources) & set(model.depends_on):
+            changed.add(model.unique_id)
+            _create(con, scoring, model, as_of)
     scoring.seconds = time.perf_counter() - started
     return scoring
+
+
+def _sql(scoring: Scoring, model: Model, as_of: date) -> str:
+    return RELATION.sub(lambda match: scoring.relation(match.group(1), match.group(2)), model.sql_as_of(as_of))
+
+
+def _create(con: duckdb.DuckDBPyConnection, scoring: Scoring, model: Model, as_of: date) -> None:
+    sql = _sql(scoring, model, as_of)  # before the model is marked rebuilt: it reads the others
+    scoring.rebuilt.add((model.schema, model.name))
+    con.execute(f"create schema if not exists {quote_identifier(scoring.catalog)}.{quote_identifier(model.schema)}")
+    kind = "view" if model.materialized == "view" else "table"
+    con.execute(f"create {kind} {scoring.relation(model.schema, model.name)} as {sql}")
+
+
+def _view_differs(
+    con: duckdb.DuckDBPyConnection, scoring: Scoring, as_built: Scoring, model: Model, as_of: date
+) -> bool:
+    """Whether a staging view has other rows over the overlay's config tables than over the warehouse's."""
+    ours, theirs = _sql(scoring, model, as_of), _sql(as_built, model, as_of)
+    try:
+        (different,) = con.execute(
+            f"select count(*) from ((({ours}) except all ({theirs})) union all (({theirs}) except all ({ours})))"
+        ).fetchone()
+    except duckdb.CatalogException:  # a warehouse from before its config table existed
+        return True
+    return different > 0
 
 
 def _differs(con: duckdb.DuckDBPyConnection, warehouse: str, catalog: str, table: str) -> bool:

@@ -26,7 +26,7 @@ parameters as (
 
 bands as (
 
-    select * from {{ ref('stg_config__bands') }}
+    select * from {{ ref('stg_config__engagement_tiers') }}
 
 ),
 

@@ -14,7 +14,7 @@ matched as (
 
 bands as (
 
-    select * from {{ ref('stg_config__bands') }}
+    select * from {{ ref('stg_config__fit_grades') }}
 
 ),
 

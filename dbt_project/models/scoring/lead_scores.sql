@@ -26,7 +26,7 @@ urgency as (
 
 bands as (
 
-    select * from {{ ref('stg_config__bands') }}
+    select * from {{ ref('stg_config__segment_thresholds') }}
 
 ),
 

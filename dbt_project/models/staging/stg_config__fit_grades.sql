@@ -14,6 +14,7 @@ final as (
         min_points,
         band_rank
     from source
+    where band_type = 'fit_grade'
 
 )
 
