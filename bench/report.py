@@ -17,15 +17,17 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CURVE_SCALES = ("small", "medium", "large")
 GIB = 1024**3
 
-# (name, numerator, denominator or None, comparison, target); each side is (contender, figure).
-# leadops and pandas are timed whole (process start to exit, everything included); the floor by
-# its SQL execution only, so the ratios compare leadops with the tightest lower bound.
+# (name, numerator, denominator, comparison, target); each side is (contender, figure). Issue 23's
+# targets, at the large scale: duckdb_one_pass, one query doing the core of the scoring, is the
+# physical reference; it and the floor are timed by their SQL alone, leadops and pandas whole.
 RATIOS = (
-    ("leadops_full / duckdb_floor", ("leadops_full", "wall_s"), ("duckdb_floor", "core_s"), "<=", 2.0),
-    ("leadops_incremental / duckdb_floor", ("leadops_incremental", "wall_s"), ("duckdb_floor", "core_s"), "<=", 0.5),
-    ("leadops_incremental / leadops_full", ("leadops_incremental", "wall_s"), ("leadops_full", "wall_s"), "<=", 0.2),
-    ("pandas_peer / leadops_full", ("pandas_peer", "wall_s"), ("leadops_full", "wall_s"), ">=", 5.0),
+    ("duckdb_floor / duckdb_one_pass", ("duckdb_floor", "core_s"), ("duckdb_one_pass", "core_s"), "<=", 4.0),
+    ("leadops_full / duckdb_one_pass", ("leadops_full", "wall_s"), ("duckdb_one_pass", "core_s"), "<=", 12.0),
+    ("pandas_peer / leadops_full", ("pandas_peer", "wall_s"), ("leadops_full", "wall_s"), ">=", 2.0),
+    ("leadops_incremental / leadops_full", ("leadops_incremental", "wall_s"), ("leadops_full", "wall_s"), "<=", 0.3),
 )
+# The fixed cost of any night: judged where the data is small, so the fixed part is most of it.
+NIGHTLY_SMALL_TARGET_S = 12.0
 COMPARISONS = {"<=": operator.le, ">=": operator.ge}
 
 
@@ -98,6 +100,17 @@ def ratios(contenders: dict, imports: dict | None) -> list[dict]:
                 seconds <= target if seconds is not None else None,
             )
         )
+    seconds = figure(contenders, "leadops_incremental", "wall_s")
+    rows.append(
+        _ratio_row(
+            "leadops_incremental, the whole night (s)",
+            seconds,
+            "<=",
+            NIGHTLY_SMALL_TARGET_S,
+            seconds <= NIGHTLY_SMALL_TARGET_S if seconds is not None else None,
+            scale="small",
+        )
+    )
     value = imports["ratio"] if imports else None
     rows.append(
         _ratio_row(
@@ -126,11 +139,11 @@ def _needed(contenders: dict, top: tuple, bottom: tuple, comparison: str, target
     return f"{name} <= {seconds:.1f} s{below_floor}"
 
 
-def _ratio_row(name: str, value, comparison: str, target: float, met, note: str = "") -> dict:
+def _ratio_row(name: str, value, comparison: str, target: float, met, note: str = "", scale: str = "large") -> dict:
     return {
         "ratio": name,
         "value": round(value, 3) if value is not None else None,
-        "target": f"{comparison} {target}",
+        "target": f"{comparison} {target} ({scale})",
         "met": met,
         "note": note,
     }
@@ -177,11 +190,12 @@ def markdown(record: dict) -> str:
         "",
         _equality(record),
         "",
-        "| ratio | value | target (large scale) | met | to meet it in this run |",
+        *_one_pass_lines(record),
+        "| ratio | value | target (scale it applies to) | met | to meet it in this run |",
         "|---|---:|---|---|---|",
     ]
     for row in record["ratios"]:
-        met = {True: "met", False: "missed", None: "n/a"}[row["met"]]
+        met = {True: "met", False: "missed", None: "not run"}[row["met"]]
         note = f" ({row['note']})" if row["note"] else ""
         lines.append(
             f"| {row['ratio']} | {_number(row['value'], 2)} | {row['target']} | {met}{note} | {row.get('needed', '')} |"
@@ -205,6 +219,22 @@ def markdown(record: dict) -> str:
         NOTES,
     ]
     return "\n".join(lines) + "\n"
+
+
+def _one_pass_lines(record: dict) -> list[str]:
+    gap = record.get("one_pass_gap")
+    if "duckdb_one_pass" not in record["contenders"]:
+        return []
+    lines = [
+        "duckdb_one_pass is the physical reference, not a complete model: it omits negative signals, resets "
+        "after unsubscribes, hot triggers, newsletters, factor rows, the account rollup and segments."
+    ]
+    if gap:
+        lines[0] += (
+            f" Against leadops_full's lead_scores, {gap['differ']:,} of {gap['leads']:,} leads' scores differ, "
+            f"by at most {gap['largest_gap']:.2f} points."
+        )
+    return [*lines, ""]
 
 
 def _preparation(record: dict) -> list[str]:
