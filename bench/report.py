@@ -13,6 +13,8 @@ from pathlib import Path
 
 import psutil
 
+from bench import readme
+
 RESULTS = Path(__file__).resolve().parent / "results"
 CURVE_SCALES = ("small", "medium", "large")
 GIB = 1024**3
@@ -156,6 +158,7 @@ def write(record: dict) -> None:
     (RESULTS / f"{record['scale']['name']}.json").write_text(text, encoding="utf-8")
     (RESULTS / "latest.json").write_text(text, encoding="utf-8")
     (RESULTS / "latest.md").write_text(markdown(record), encoding="utf-8")
+    readme.rewrite(results=RESULTS)  # the README's figures follow the recorded runs
 
 
 def now() -> str:

@@ -17,9 +17,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench import report
-from bench.compare import compare_all
+from bench.compare import compare_all, one_pass_gap
 from bench.contenders.duckdb_floor import compile_plan
-from bench.data import SCALES, Dataset, Scale, dataset, event_counts, fresh_landing
+from bench.data import IN_ALL, SCALES, Dataset, Scale, dataset, event_counts, fresh_landing
 from bench.measure import GIB, Measurement, best_of_each, run_measured
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ IMPORT_RUNS = 5
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    names = [n for n in SCALES if n != "tiny"] if args.scale == "all" else [args.scale]
+    names = list(IN_ALL) if args.scale == "all" else [args.scale]
     failures = 0
     for name in names:
         failures += run_scale(SCALES[name], args)
@@ -174,27 +174,9 @@ def _run_one_pass(runner: Runner, data: Dataset, folder: Path, extra: dict) -> t
     out = folder / "result"
     measured = runner.run("duckdb_one_pass", "duckdb_one_pass", data.landing, data.as_of, out)
     if measured.ok:
-        extra["duckdb_one_pass_gap"] = one_pass_gap(out / "lead_scores.parquet", folder.parent / "leadops_full")
+        warehouse = folder.parent / "leadops_full" / "warehouse.duckdb"  # CONTENDERS runs leadops_full first
+        extra["duckdb_one_pass_gap"] = one_pass_gap(out / "lead_scores.parquet", warehouse)
     return measured, out
-
-
-def one_pass_gap(scores: Path, full: Path) -> dict | None:
-    """How far the reference's scores are from leadops_full's: it omits parts of the model, so some
-    leads differ by design; the figures show how much of the model the reference leaves out."""
-    warehouse = full / "warehouse.duckdb"
-    if not warehouse.exists():
-        return None
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"attach '{warehouse}' as leadops (read_only)")
-    leads, differ, largest = con.execute(
-        f"""select count(*), count(*) filter (where one.score is distinct from lead.score),
-            max(abs(coalesce(one.score, 0) - coalesce(lead.score, 0)))
-        from read_parquet('{scores}') as one
-        full join leadops.marts.lead_scores as lead on one.lead_id = lead.lead_id"""
-    ).fetchone()
-    return {"leads": leads, "differ": differ, "largest_gap": float(largest or 0)}
 
 
 def _run_pandas(runner: Runner, data: Dataset, folder: Path, _: dict) -> tuple[Measurement, Path]:
