@@ -53,3 +53,41 @@ def compare_all(results: dict[str, Path]) -> tuple[dict[str, dict[str, int]], di
         reference = (names[0], results[names[0]])
         mismatches = {name: differences(con, reference, (name, results[name])) for name in names[1:]}
     return counts, {name: found for name, found in mismatches.items() if found}
+
+
+def one_pass_gap(scores: Path, warehouse: Path) -> dict | None:
+    """How far duckdb_one_pass's scores (`scores`, its Parquet file) are from leadops_full's (its
+    warehouse file). They differ by design where the reference leaves the model out (negative
+    signals, the account lift, escapes), so besides the scores themselves the reference is held to
+    the parts it computes, leadops_full's fit plus engagement clamped to 0..100: there, the leads
+    that still differ should be those whose engagement an escape wiped, and no other."""
+    if not warehouse.exists():
+        return None
+    parts = "cast(least(100, greatest(0, lead.fit_points + lead.engagement_points)) as decimal(12, 2))"
+    with duckdb.connect() as con:
+        con.execute(f"attach '{warehouse}' as leadops (read_only)")
+        row = con.execute(
+            f"""select
+                count(*),
+                count(*) filter (where one.lead_id is null or lead.lead_id is null),
+                count(*) filter (where one.score is distinct from lead.score),
+                max(abs(coalesce(one.score, 0) - coalesce(lead.score, 0))),
+                count(*) filter (where one.score is distinct from {parts}),
+                max(abs(coalesce(one.score, 0) - coalesce({parts}, 0))),
+                count(*) filter (where one.score is distinct from {parts} and escaped.lead_id is not null)
+            from read_parquet('{scores}') as one
+            full join leadops.marts.lead_scores as lead
+                on one.lead_id = lead.lead_id
+            left join leadops.intermediate.int_engagement_resets as escaped
+                on coalesce(one.lead_id, lead.lead_id) = escaped.lead_id"""
+        ).fetchone()
+    leads, one_side, differ, largest, parts_differ, parts_largest, escaped = row
+    return {
+        "leads": leads,
+        "only_on_one_side": one_side,
+        "differ": differ,
+        "largest_gap": float(largest or 0),
+        "parts_differ": parts_differ,
+        "parts_largest_gap": float(parts_largest or 0),
+        "parts_differ_after_an_escape": escaped,
+    }
