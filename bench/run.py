@@ -107,6 +107,8 @@ def run_scale(scale: Scale, args: argparse.Namespace) -> int:
     counts, mismatches = compare_all(outputs) if outputs else ({}, {})
     record = _record(scale, args.seed, data, measured, counts, mismatches, imports, extra)
     record["revision"] = revision
+    # The report says at what a stopped contender was stopped (pandas_peer at the xlarge scale).
+    record["limits"] = {"rss_cap_gib": args.rss_cap_gib, "timeout_minutes": args.timeout_minutes}
     report.write(record)
     print(f"results: {report.RESULTS / 'latest.md'}")
     failed = [n for n, m in measured.items() if not m.ok and not _expected_failure(n, m)]
