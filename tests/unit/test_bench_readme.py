@@ -10,7 +10,44 @@ def record(**contenders) -> dict:
         "machine": {"cpus": 2},
         "data": {"leads": 3_000_000, "events": 149_988_632},
         "contenders": contenders,
-        "ratios": [{"ratio": "a", "met": True}, {"ratio": "b", "met": False}, {"ratio": "c", "met": None}],
+        "ratios": [
+            {
+                "ratio": "peak RSS of leadops (GiB), xlarge",
+                "value": 6.21,
+                "target": "<= 8.0 (xlarge)",
+                "scale": "xlarge",
+                "met": True,
+            },
+            {
+                "ratio": "peak RSS of leadops (GiB)",
+                "value": 6.21,
+                "target": "<= 4.0 (large)",
+                "scale": "large",
+                "met": False,
+            },
+            {
+                "ratio": "pandas_peer / leadops_full",
+                "value": None,
+                "target": ">= 2.0 (large)",
+                "scale": "large",
+                "met": True,
+                "note": "pandas stopped at the memory ceiling",
+            },
+            {
+                "ratio": "leadops_full / duckdb_one_pass",
+                "value": 29.68,
+                "target": "<= 12.0 (large)",
+                "scale": "large",
+                "met": False,
+            },
+            {
+                "ratio": "sync: a night's CRM changes (s)",
+                "value": None,
+                "target": "<= 3.0 (large)",
+                "scale": "large",
+                "met": None,
+            },
+        ],
     }
 
 
@@ -31,7 +68,7 @@ def test_a_row_per_scale_with_the_peer_stopped_at_the_ceiling():
         "17.3 s",
         "stopped at the memory ceiling (20.0 GiB)",
         "",
-        "1 of 2",
+        "peak RSS (GiB) 6.21 (<= 8.0) met; 1 of 1 met",
     ]
     assert "on 2 CPUs, 2026-12-03, at abc1234" in text
 
@@ -51,3 +88,13 @@ def test_the_block_between_the_markers_is_replaced_and_the_rest_kept(tmp_path):
     unmarked = tmp_path / "OTHER.md"
     unmarked.write_text("no block\n")
     assert not readme.rewrite(unmarked, results) and unmarked.read_text() == "no block\n"
+
+
+def test_the_key_targets_of_a_scale_are_listed_with_their_verdicts():
+    large = record(leadops_full={"outcome": "ok", "wall_s": 156.6, "peak_rss_gib": 2.7})
+    cell = readme._targets("large", large["ratios"])
+    assert cell == (
+        "peak RSS (GiB) 6.21 (<= 4.0) missed; pandas / full pandas stopped at the memory ceiling (>= 2.0) met; "
+        "full / one-pass 29.68 (<= 12.0) missed; 1 of 3 met"
+    )
+    assert readme._targets("small", large["ratios"]) == ""
