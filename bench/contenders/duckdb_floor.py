@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.contenders._common import PROJECT_ROOT, parser, report
+from bench.contenders._common import PROJECT_ROOT, csv_files, parser, quoted, report
 from leadops.contract import SOURCES
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
@@ -93,16 +93,16 @@ def raw_views(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
         lead_id, lower(trim(email)) as email, {_timestamp("created_at")} as created_at, first_name, last_name,
         job_title, company_name, lower(company_domain) as company_domain, country, lead_source,
         {_boolean("is_unsubscribed")} as is_unsubscribed, {_boolean("is_email_bounced")} as is_email_bounced,
-        {_lineage()} from {_csv(landing / "leads")}""")
+        {_lineage()} from {csv_files(landing / "leads")}""")
     _lead_attributes(con, landing)
     con.execute(f"""create view raw.accounts as select
         lower(company_domain) as company_domain, company_name, industry, cast(employees as bigint) as employees,
         cast(annual_revenue as double) as annual_revenue, country, {_boolean("is_customer")} as is_customer,
-        {_lineage()} from {_csv(landing / "accounts")}""")
+        {_lineage()} from {csv_files(landing / "accounts")}""")
     con.execute(f"""create view raw.conversions as select
         lead_id, lower(stage) as stage, {_timestamp("occurred_at")} as occurred_at,
-        cast(amount as double) as amount, {_lineage()} from {_csv(landing / "conversions")}""")
-    activity = _quoted(str(landing / "activity" / "*.parquet"))
+        cast(amount as double) as amount, {_lineage()} from {csv_files(landing / "conversions")}""")
+    activity = quoted(str(landing / "activity" / "*.parquet"))
     con.execute(f"""create view raw.activity as select
         event_id, lead_id, event_type, occurred_at, url, content_id, campaign_id,
         0 as _batch_id, filename as _file_name, file_row_number + 1 as _line_number
@@ -112,7 +112,7 @@ def raw_views(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
 def _lead_attributes(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
     """The leads files' extra columns as the loader keeps them (one row per lead, field and row;
     empty values dropped), numbered like `raw.leads` so a lead's current row finds its own."""
-    columns = [name for (name, *_) in con.execute(f"describe select * from {_csv(landing / 'leads')}").fetchall()]
+    columns = [name for (name, *_) in con.execute(f"describe select * from {csv_files(landing / 'leads')}").fetchall()]
     extras = [name for name in columns if name not in SOURCES["leads"].column_names]
     if not extras:
         con.execute(
@@ -121,7 +121,7 @@ def _lead_attributes(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
         )
         return
     names = ", ".join(_quoted_name(c) for c in extras)
-    numbered = f"select lead_id, {names}, {_lineage()} from {_csv(landing / 'leads')}"
+    numbered = f"select lead_id, {names}, {_lineage()} from {csv_files(landing / 'leads')}"
     con.execute(f"""create view raw.lead_attributes as
         select lead_id, attribute, value, _batch_id, _file_name, _line_number from (
             unpivot ({numbered}) on {names} into name attribute value value
@@ -130,14 +130,6 @@ def _lead_attributes(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
 
 def _quoted_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _csv(folder: Path) -> str:
-    return f"read_csv({_quoted(str(folder / '*.csv'))}, header = true, all_varchar = true)"
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _timestamp(column: str) -> str:
@@ -167,7 +159,7 @@ def export(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     rows = {}
     for table in FINAL_MODELS:
-        target = _quoted(str(out / f"{table}.parquet"))
+        target = quoted(str(out / f"{table}.parquet"))
         con.execute(f"copy (select * from marts.{table}) to {target} (format parquet)")
         rows[table] = con.execute(f"select count(*) from marts.{table}").fetchone()[0]
     return rows
@@ -184,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     con = duckdb.connect()
     # The same settings as leadops' dbt profile, so the floor differs from leadops in orchestration only.
     con.execute("set memory_limit = '3GB'; set preserve_insertion_order = false; set TimeZone = 'UTC'")
-    con.execute(f"set temp_directory = {_quoted(str(args.out.parent / 'floor_spill'))}")
+    con.execute(f"set temp_directory = {quoted(str(args.out.parent / 'floor_spill'))}")
     con.execute(f"attach ':memory:' as {COMPILE_DATABASE}")
     con.execute(f"use {COMPILE_DATABASE}")
     raw_views(con, args.landing)

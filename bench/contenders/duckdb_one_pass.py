@@ -26,15 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.contenders._common import parser, report
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _csv(folder: Path) -> str:
-    return f"read_csv({_quoted(str(folder / '*.csv'))}, header = true, all_varchar = true)"
+from bench.contenders._common import NUMERIC_ATTRIBUTES, TEXT_ATTRIBUTES, csv_files, parser, quoted, report
 
 
 def _words(expression: str) -> str:
@@ -47,24 +39,11 @@ def _points(expression: str) -> str:
     return f"cast(round(cast({expression} as decimal(18, 6)), 2) as decimal(12, 2))"
 
 
-# Fit rules read these columns of the enriched leads; `country` is the country code.
-TEXT_ATTRIBUTES = {
-    "industry": "industry",
-    "country": "country_code",
-    "seniority": "seniority",
-    "department": "department",
-    "job_title": "job_title",
-    "lead_source": "lead_source",
-    "email_domain": "email_domain",
-}
-NUMERIC_ATTRIBUTES = ("employees", "annual_revenue")
-
-
 def query(landing: Path, as_of: date) -> str:
     """The whole scoring as one statement; `config.*` must exist on the connection."""
     day = f"date '{as_of.isoformat()}'"
     day_after = f"timestamp '{(as_of + timedelta(days=1)).isoformat()}'"
-    activity = _quoted(str(landing / "activity" / "*.parquet"))
+    activity = quoted(str(landing / "activity" / "*.parquet"))
     text_values = "\n            union all\n".join(
         f"            select lead_id, '{attribute}' as attribute, lower({column}) as value "
         f"from enriched where {column} is not null"
@@ -141,7 +120,7 @@ def query(landing: Path, as_of: date) -> str:
             lower(company_domain) as company_domain,
             upper(country) as country_code,
             lower(lead_source) as lead_source
-        from {_csv(landing / "leads")}
+        from {csv_files(landing / "leads")}
         where cast(cast(created_at as timestamptz) at time zone 'UTC' as date) <= {day}
     ),
     accounts as (
@@ -151,7 +130,7 @@ def query(landing: Path, as_of: date) -> str:
             cast(employees as bigint) as employees,
             cast(annual_revenue as double) as annual_revenue,
             upper(country) as country_code
-        from {_csv(landing / "accounts")}
+        from {csv_files(landing / "accounts")}
     ),
     keywords as (
         select dimension, value, keyword, priority, {_words("keyword")} as keyword_words
@@ -278,9 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     con = duckdb.connect()
     # The same settings as leadops' dbt profile and the floor, so the engine is configured alike.
     con.execute("set memory_limit = '3GB'; set preserve_insertion_order = false; set TimeZone = 'UTC'")
-    con.execute(f"set temp_directory = {_quoted(str(args.out.parent / 'one_pass_spill'))}")
+    con.execute(f"set temp_directory = {quoted(str(args.out.parent / 'one_pass_spill'))}")
     write_config_tables(con, config)
-    target = _quoted(str(args.out / "lead_scores.parquet"))
+    target = quoted(str(args.out / "lead_scores.parquet"))
     sql = f"copy ({query(args.landing, args.as_of)}) to {target} (format parquet)"
     started = time.perf_counter()
     con.execute(sql)

@@ -17,17 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.contenders._common import parser, report
+from bench.contenders._common import TEXT_ATTRIBUTES, parser, report
 
-TEXT_ATTRIBUTES = {  # fit rule attribute -> column of the enriched leads
-    "industry": "industry",
-    "country": "country_code",
-    "seniority": "seniority",
-    "department": "department",
-    "job_title": "job_title",
-    "lead_source": "lead_source",
-    "email_domain": "email_domain",
-}
 TRUE_WORDS = {"true", "t", "yes", "y", "1"}
 
 
