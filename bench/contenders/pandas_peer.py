@@ -196,7 +196,8 @@ def engagement_points(events: pd.DataFrame, leads: pd.DataFrame, config) -> pd.S
         if matched.empty:
             continue
         decay = 1.0 if rule.half_life_days is None else np.power(0.5, matched["days"] / rule.half_life_days)
-        decayed = (rule.points * pd.Series(decay, index=matched.index)).groupby(matched["lead_id"]).sum()
+        # The rule's points times the events' summed weight, as int_engagement_rules_applied weighs them.
+        decayed = rule.points * pd.Series(decay, index=matched.index).groupby(matched["lead_id"]).sum()
         if rule.max_points is not None:
             decayed = decayed.clip(upper=rule.max_points)
         # Rules without a group are capped on their own (their key is the rule's name).

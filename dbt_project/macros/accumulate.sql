@@ -73,16 +73,24 @@
     (select max(ingest_batch_id) from {{ events }})
 {%- endmacro %}
 
-{#- The configuration the engagement state depends on: the engagement rules' matching and points
-    (not their caps and groups, which readers apply) and the event types that reset engagement.
-    `engagement_rules` and `event_lists` are stg_config__engagement_rules and stg_config__event_lists.
-    A change rebuilds the state (forget_stale_accumulation). -#}
+{#- The configuration the engagement state depends on: what each engagement rule counts and its
+    half-life (not its points, caps and group, which readers apply), and the event types that reset
+    engagement. `engagement_rules` and `event_lists` are stg_config__engagement_rules and
+    stg_config__event_lists. A change rebuilds the state (forget_stale_accumulation). -#}
 {% macro engagement_configuration_fingerprint(engagement_rules, event_lists) -%}
     {{ leadops.configuration_fingerprint([
-        'select rule_name, event_type, url_contains, points, half_life_days, window_days from '
-            ~ engagement_rules,
-        'select value from ' ~ event_lists ~ " where list_name = 'escape_event_type'",
+        'select rule_name, event_type, url_contains, half_life_days, window_days from ' ~ engagement_rules,
+        leadops.escape_types_query(event_lists),
     ]) }}
+{%- endmacro %}
+
+{#- The configuration the event totals depend on: the event types that reset engagement. -#}
+{% macro escape_configuration_fingerprint(event_lists) -%}
+    {{ leadops.configuration_fingerprint([leadops.escape_types_query(event_lists)]) }}
+{%- endmacro %}
+
+{% macro escape_types_query(event_lists) -%}
+    {{ return('select value from ' ~ event_lists ~ " where list_name = 'escape_event_type'") }}
 {%- endmacro %}
 
 {#- One row of a relation as text, to fingerprint configuration tables whatever their columns. -#}

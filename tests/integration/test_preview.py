@@ -154,6 +154,48 @@ def test_the_overlay_rebuilt_in_full_equals_the_warehouse(built):
             assert different == 0, table
 
 
+def _differing_rows(con, ours: str, theirs: str) -> int:
+    (different,) = con.execute(
+        f"select count(*) from ((select * from {ours} except all select * from {theirs}) "
+        f"union all (select * from {theirs} except all select * from {ours}))"
+    ).fetchone()
+    return different
+
+
+@pytest.mark.parametrize(
+    ("change", "recounts_history"),
+    [
+        ("points: 15, half_life_days: 60", False),  # a points change re-weights the state
+        ("points: 10, half_life_days: 30", True),  # a half-life change ages events anew
+    ],
+)
+def test_an_engagement_change_rebuilds_only_what_it_moves_and_equals_a_full_rebuild(
+    built, tmp_path, change, recounts_history
+):
+    """A change of points re-weights the accumulated engagement state, a change of half-life
+    recounts the history; either way the scores equal those of every model rebuilt from scratch."""
+    root, warehouse = built
+    rule = "{name: webinar_attendance, event_type: webinar_attendance, points: 10, half_life_days: 60"
+    assert rule in SHIPPED.read_text()
+    text = SHIPPED.read_text().replace(rule, rule.replace("points: 10, half_life_days: 60", change))
+    config = load_config(_candidate(tmp_path, "candidate.yml", text))
+    cache = root / "cache" / "leadops" / "preview"
+    project = compiled_project(DBT_PROJECT_DIR, DBT_PROJECT_DIR / "target" / "manifest.json", cache)
+    con, alias = open_warehouse(warehouse)
+    with con:
+        as_of = warehouse_as_of(con, alias)
+        quick = build_overlay(con, project, config, as_of, alias, "quick")
+        full = build_overlay(con, project, config, as_of, alias, "full", rebuild_all=True)
+        accumulation = ("intermediate", "int_engagement_rules_accumulated")
+        assert (accumulation in quick.rebuilt) is recounts_history
+        assert ("intermediate", "int_lead_activity_summarised") not in quick.rebuilt
+        assert ("intermediate", "int_engagement_rules_applied") in quick.rebuilt
+        for table in ("lead_scores", "lead_score_factors", "segment_members"):
+            assert _differing_rows(con, quick.relation("marts", table), full.relation("marts", table)) == 0, table
+        ours, theirs = quick.relation("marts", "lead_scores"), f'"{alias}".marts.lead_scores'
+        assert _differing_rows(con, ours, theirs) > 0  # the candidate does move scores
+
+
 def test_a_bad_candidate_fails_naming_the_entry(built, tmp_path, capsys):
     _, warehouse = built
     text = SHIPPED.read_text()

@@ -1,10 +1,13 @@
 {#- One row per lead and engagement rule without a window: the events counted since the lead's
-    latest escape and their points, decayed to the as_of date the row was computed for. -#}
+    latest escape, each weighing 1 halved every half_life_days, their weights summed and decayed
+    to the as_of date the row was computed for. The rule's points multiply the weight where it is
+    read (int_engagement_rules_applied): a change of points or caps re-weights this state, only a
+    change of what a rule counts, or of its half-life, recounts the history. -#}
 {{ config(
     pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint(
         ref('stg_config__engagement_rules'), ref('stg_config__event_lists')
     )) }}",
-    **leadops.accumulated(['lead_id', 'rule_name'])
+    **leadops.accumulated(['lead_id', 'rule_name'], on_schema_change='sync_all_columns')
 ) }}
 
 with
@@ -95,15 +98,15 @@ counted_events as (
 
 matched as (
 
-    -- Each event earns the rule's points, halved every half_life_days (no half-life: no decay),
-    -- if it happened after the lead's latest escape.
+    -- Each event weighs 1, halved every half_life_days (no half-life: no decay), if it happened
+    -- after the lead's latest escape.
     select
         counted_events.lead_id,
         rules.rule_name,
         resets.reset_at as counted_after_reset_at,
         counted_events.occurred_at,
-        {{ leadops.decayed_to_as_of('rules.points', 'rules.half_life_days', 'cast(counted_events.occurred_at as date)') }}
-            as decayed_points
+        {{ leadops.decayed_to_as_of('1.0', 'rules.half_life_days', 'cast(counted_events.occurred_at as date)') }}
+            as decayed_events
     from counted_events
     inner join rules
         on
@@ -126,7 +129,7 @@ new_per_rule as (
         counted_after_reset_at,
         count(*) as event_count,
         max(occurred_at) as last_event_at,
-        sum(decayed_points) as decayed_points
+        sum(decayed_events) as decayed_events
     from matched
     group by lead_id, rule_name, counted_after_reset_at
 
@@ -143,8 +146,8 @@ carried_per_rule as (
         carried.counted_after_reset_at,
         carried.event_count,
         carried.last_event_at,
-        {{ leadops.decayed_to_as_of('carried.decayed_points', 'rules.half_life_days', 'carried.accumulated_as_of_date') }}
-            as decayed_points
+        {{ leadops.decayed_to_as_of('carried.decayed_events', 'rules.half_life_days', 'carried.accumulated_as_of_date') }}
+            as decayed_events
     from carried
     inner join new_per_rule
         on carried.lead_id = new_per_rule.lead_id and carried.rule_name = new_per_rule.rule_name
@@ -184,7 +187,7 @@ final as (
         counted_after_reset_at,
         sum(event_count) as event_count,
         max(last_event_at) as last_event_at,
-        sum(decayed_points) as decayed_points,
+        sum(decayed_events) as decayed_events,
         {{ leadops.as_of_date() }} as accumulated_as_of_date,
         {{ leadops.last_ingest_batch(ref('stg_raw__activity')) }} as through_batch_id,
         (select configuration.fingerprint from configuration) as configuration_fingerprint

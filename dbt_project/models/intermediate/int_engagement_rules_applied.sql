@@ -24,6 +24,12 @@ rules as (
 
 ),
 
+rule_points as (
+
+    select * from {{ ref('stg_config__engagement_rule_points') }}
+
+),
+
 resets as (
 
     select * from {{ ref('int_engagement_resets') }}
@@ -32,16 +38,16 @@ resets as (
 
 carried as (
 
-    -- Rules without a window: the lead's accumulated points, halved every half_life_days from the
-    -- date they were computed for to this as_of date. Rows counted before the lead's latest escape
+    -- Rules without a window: the lead's accumulated event weight, halved every half_life_days
+    -- from the date it was computed for to this as_of date. Rows counted before the lead's latest escape
     -- are left behind by it.
     select
         accumulated.lead_id,
         accumulated.rule_name,
         accumulated.event_count,
         accumulated.last_event_at,
-        {{ leadops.decayed_to_as_of('accumulated.decayed_points', 'rules.half_life_days', 'accumulated.accumulated_as_of_date') }}
-            as decayed_points
+        {{ leadops.decayed_to_as_of('accumulated.decayed_events', 'rules.half_life_days', 'accumulated.accumulated_as_of_date') }}
+            as decayed_events
     from accumulated
     inner join leads
         on accumulated.lead_id = leads.lead_id
@@ -63,8 +69,8 @@ windowed as (
         rules.rule_name,
         count(*) as event_count,
         max(events.occurred_at) as last_event_at,
-        sum({{ leadops.decayed_to_as_of('rules.points', 'rules.half_life_days', 'cast(events.occurred_at as date)') }})
-            as decayed_points
+        sum({{ leadops.decayed_to_as_of('1.0', 'rules.half_life_days', 'cast(events.occurred_at as date)') }})
+            as decayed_events
     from events
     inner join rules
         on
@@ -97,22 +103,35 @@ per_rule as (
 
 ),
 
-final as (
+weighted as (
 
+    -- Every counted event earns the rule's points, at the weight its age leaves it.
     select
         per_rule.lead_id,
         per_rule.rule_name,
-        rules.rule_group,
+        rule_points.rule_group,
+        rule_points.max_points,
         per_rule.event_count,
         per_rule.last_event_at,
-        {{ leadops.points('per_rule.decayed_points') }} as uncapped_points,
-        {{ leadops.points(
-            'case when per_rule.decayed_points > rules.max_points then rules.max_points else per_rule.decayed_points end'
-        ) }}
-            as points
+        rule_points.points * per_rule.decayed_events as decayed_points
     from per_rule
-    inner join rules
-        on per_rule.rule_name = rules.rule_name
+    inner join rule_points
+        on per_rule.rule_name = rule_points.rule_name
+
+),
+
+final as (
+
+    select
+        lead_id,
+        rule_name,
+        rule_group,
+        event_count,
+        last_event_at,
+        {{ leadops.points('decayed_points') }} as uncapped_points,
+        {{ leadops.points('case when decayed_points > max_points then max_points else decayed_points end') }}
+            as points
+    from weighted
 
 )
 

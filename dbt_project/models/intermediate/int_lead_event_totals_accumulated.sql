@@ -1,9 +1,9 @@
 {#- One row per lead with events: its event totals up to the as_of date and its latest escape,
     carried from run to run (macros/accumulate.sql). -#}
 {{ config(
-    pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint(
-        ref('stg_config__engagement_rules'), ref('stg_config__event_lists')
-    )) }}",
+    pre_hook="{{ leadops.forget_stale_accumulation(
+        leadops.escape_configuration_fingerprint(ref('stg_config__event_lists'))
+    ) }}",
     **leadops.accumulated('lead_id')
 ) }}
 
@@ -22,9 +22,7 @@ escape_types as (
 -- What the totals were counted under; the pre-hook rebuilds them when it changes.
 configuration as (
 
-    {{ leadops.engagement_configuration_fingerprint(
-        ref('stg_config__engagement_rules'), ref('stg_config__event_lists')
-    ) }} as fingerprint
+    {{ leadops.escape_configuration_fingerprint(ref('stg_config__event_lists')) }} as fingerprint
 
 ),
 

@@ -1,3 +1,6 @@
+{#- Which events each engagement rule counts, and how fast they age: what the accumulated
+    engagement state depends on. What a counted event is worth is stg_config__engagement_rule_points,
+    so that a change of points or caps re-weights the state instead of recounting the history. -#}
 with
 
 source as (
@@ -12,11 +15,8 @@ final as (
         rule_name,
         event_type,
         url_contains,
-        points,
         half_life_days,
-        window_days,
-        max_points,
-        rule_group
+        window_days
     from source
 
 )
