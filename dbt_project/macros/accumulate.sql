@@ -34,6 +34,19 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Pre-hook of an accumulated model that reads a column its earlier versions did not write: the
+    column is added to the carried table, empty, so that the model compiles against it; its
+    rows, computed under another version (another fingerprint), are then forgotten and rebuilt,
+    and on_schema_change='sync_all_columns' drops what the new version no longer writes. -#}
+{% macro add_column_to_carried(column, data_type) -%}
+    {%- if is_incremental() -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- if column not in columns -%}
+            alter table {{ this }} add column {{ column }} {{ data_type }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- True when the model's rows were computed for a later date than this run's: the run goes back
     in time, and what was carried must be rebuilt. -#}
 {% macro accumulated_after_as_of() -%}

@@ -324,3 +324,26 @@ def by_column(warehouse: Path, sql: str) -> dict[str, list]:
         result = con.execute(sql)
         names = [d[0] for d in result.description]
         return dict(zip(names, map(list, zip(*result.fetchall(), strict=True)), strict=True))
+
+
+def test_a_warehouse_that_carried_engagement_points_upgrades_on_its_next_run(nightly_and_full, tmp_path):
+    """An earlier version carried each rule's decayed points, not the events' weight: the next run
+    adds the new column, forgets the rows computed under the old version, and gives what a full
+    build gives, without the old column."""
+    nightly, full = nightly_and_full
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(nightly, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create or replace table intermediate.int_engagement_rules_accumulated as "
+            "select * exclude (decayed_events, configuration_fingerprint), decayed_events * 10 as decayed_points, "
+            "'an earlier version' as configuration_fingerprint from intermediate.int_engagement_rules_accumulated"
+        )
+    refresh(nightly.parent / "landing", warehouse, "2026-06-30")
+    for table, sql in COMPARED.items():
+        assert by_column(warehouse, sql) == by_column(full, sql), table
+    columns = rows(
+        warehouse,
+        "select column_name from information_schema.columns where table_name = 'int_engagement_rules_accumulated'",
+    )
+    assert ("decayed_events",) in columns and ("decayed_points",) not in columns

@@ -4,9 +4,12 @@
     read (int_engagement_rules_applied): a change of points or caps re-weights this state, only a
     change of what a rule counts, or of its half-life, recounts the history. -#}
 {{ config(
-    pre_hook="{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint(
-        ref('stg_config__engagement_rules'), ref('stg_config__event_lists')
-    )) }}",
+    pre_hook=[
+        "{{ leadops.add_column_to_carried('decayed_events', leadops.type_double()) }}",
+        "{{ leadops.forget_stale_accumulation(leadops.engagement_configuration_fingerprint(
+            ref('stg_config__engagement_rules'), ref('stg_config__event_lists')
+        )) }}",
+    ],
     **leadops.accumulated(['lead_id', 'rule_name'], on_schema_change='sync_all_columns')
 ) }}
 
