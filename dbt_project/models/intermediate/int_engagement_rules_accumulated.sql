@@ -1,8 +1,7 @@
-{#- One row per lead and engagement rule without a window: the events counted since the lead's
-    latest escape, each weighing 1 halved every half_life_days, their weights summed and decayed
-    to the as_of date the row was computed for. The rule's points multiply the weight where it is
-    read (int_engagement_rules_applied): a change of points or caps re-weights this state, only a
-    change of what a rule counts, or of its half-life, recounts the history. -#}
+{#- Per lead and windowless engagement rule: the events since the lead's latest escape, each
+    weighing 1 halved every half_life_days, summed and decayed to the row's as_of date. Points
+    multiply the weight where it is read (int_engagement_rules_applied), so only a change of what
+    a rule counts, or of its half-life, recounts the history. -#}
 {{ config(
     pre_hook=[
         "{{ leadops.add_column_to_carried('decayed_events', leadops.type_double()) }}",
@@ -15,8 +14,8 @@
 
 with
 
--- The raw activity is passed to each scan of it, not read through an import CTE: DuckDB would
--- materialize a CTE that two others read, the whole history.
+-- The raw activity is passed to each scan of it, not through an import CTE that DuckDB would
+-- materialize, the whole history (events_not_yet_accumulated).
 
 rules as (
 
@@ -62,8 +61,7 @@ new_events as (
 {% if is_incremental() -%}
 escape_types as (
 
-    select value as event_type from {{ ref('stg_config__event_lists') }}
-    where list_name = 'escape_event_type'
+    {{ leadops.escape_types_query(ref('stg_config__event_lists')) }}
 
 ),
 
@@ -74,7 +72,7 @@ recounted_leads as (
     select distinct new_events.lead_id
     from new_events
     inner join escape_types
-        on new_events.event_type = escape_types.event_type
+        on new_events.event_type = escape_types.value
 
 ),
 {%- endif %}
