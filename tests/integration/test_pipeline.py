@@ -231,3 +231,31 @@ def test_the_whole_table_invariants_are_dbt_tests_that_fail_on_a_broken_mart(war
         "every_lead_in_one_segment": ("fail", 1),  # the lead taken out of its segment
         "activity_window_holds_every_recent_event": ("pass", 0),  # the window was not touched
     }
+
+
+def test_a_null_in_any_never_null_column_fails_its_models_one_test(warehouse, tmp_path, monkeypatch):
+    """Each model's never-null columns are one dbt test (not_null_columns), one scan instead of one
+    per column: a null in any of them fails it with the count of the rows that hold one."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        first, second = [
+            row[0] for row in con.execute("select lead_id from marts.lead_scores order by lead_id limit 2").fetchall()
+        ]
+        con.execute("update marts.lead_scores set segment = null where lead_id = ?", [first])
+        con.execute("update marts.lead_scores set score_label = null, is_hot = null where lead_id = ?", [second])
+    monkeypatch.setenv("LEADOPS_WAREHOUSE", str(copy))
+    target = tmp_path / "target"
+    command = ["test", "--select", "test_name:not_null_columns", "--vars", json.dumps({"as_of": AS_OF})]
+    dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    dbt.cli(command, target_path=target, raise_on_error=False).wait()
+
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    outcomes = {
+        r["unique_id"].split(".")[2]: (r["status"], r["failures"])
+        for r in results
+        if r["unique_id"].startswith("test.")
+    }
+    assert len(outcomes) > 10
+    assert outcomes.pop("not_null_columns_lead_scores") == ("fail", 2)
+    assert set(outcomes.values()) == {("pass", 0)}
