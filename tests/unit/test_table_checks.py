@@ -5,7 +5,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.quality import GX_SAMPLE_ROWS, Reconciliation, sample_query
+from orchestration.quality import GX_SAMPLE_ROWS, Reconciliation, reconciliation_checks, sample_query
 from orchestration.resources import AS_OF_TAG, Warehouse
 
 
@@ -38,7 +38,7 @@ NOT_AFTER_AS_OF = Reconciliation(
 )
 def test_a_reconciliation_counts_its_failing_rows_and_shows_them(tmp_path, as_of, failing, sample):
     result = dg.materialize(
-        [days, NOT_AFTER_AS_OF.build()],
+        [days, reconciliation_checks([NOT_AFTER_AS_OF], "days_reconciliations")],
         resources={"warehouse": Warehouse(database=str(tmp_path / "warehouse.duckdb"))},
         tags={AS_OF_TAG: as_of},
         raise_on_error=False,
