@@ -52,10 +52,12 @@ def _suite_spec(suite: str) -> dg.AssetCheckSpec:
 
 # The six suites run in one step: dbt builds their marts in one step anyway, and a step of its own
 # cost each about 50 ms of Dagster's on every night, more than the smaller marts' validation.
-@dg.multi_asset_check(specs=[_suite_spec(suite) for suite in MART_SUITES], name="mart_expectations", can_subset=True)
+MART_SUITE_SPECS = {suite: _suite_spec(suite) for suite in MART_SUITES}
+
+
+@dg.multi_asset_check(specs=list(MART_SUITE_SPECS.values()), name="mart_expectations", can_subset=True)
 def mart_expectations(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-    for suite in MART_SUITES:
-        spec = _suite_spec(suite)
+    for suite, spec in MART_SUITE_SPECS.items():
         if spec.key not in context.selected_asset_check_keys:
             continue
         table = ".".join(spec.asset_key.path)
