@@ -5,7 +5,6 @@ which the CLI and `orchestration/definitions.py` build once and hand over.
 """
 
 import importlib.metadata
-import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from leadops.settings import EMBEDDED_TARGET, Settings, published_folder
 from leadops.sources.engine_sql import engine_schema
 from leadops.sources.mapping import SourceMapping
 from leadops.warehouse_lock import hold
+from orchestration.dbt_in_process import dbt_in_process, environment
 from orchestration.project import dbt_executable, dbt_project
 
 # The date a run scores as of. `leadops run --as-of`, the schedule and the sensor set it; a run
@@ -112,12 +112,16 @@ class LeadopsDbtCli(DbtCliResource):
     warehouse and memory limit from it), and without two costs dagster-dbt pays on every invocation."""
 
     environment: dict[str, str] = Field(default_factory=dict, description="variables of the dbt process")
+    in_process: bool = Field(default=False, description="run dbt in this process (orchestration.dbt_in_process)")
 
     def cli(self, args, *, extra_env: Mapping[str, str] | None = None, **kwargs):
         # dagster-dbt gives the dbt process a copy of this process's environment, taken when the
         # process starts inside cli(): the variables are in place for that moment only.
-        with _environment({**self.environment, **(extra_env or {})}):
-            return super().cli(args, **kwargs)
+        with environment({**self.environment, **(extra_env or {})}):
+            if not self.in_process:
+                return super().cli(args, **kwargs)
+            with dbt_in_process():
+                return super().cli(args, **kwargs)
 
     @cached_property
     def _cli_version(self) -> version.Version:
@@ -185,8 +189,13 @@ def build_resources(settings: Settings, mapping: SourceMapping) -> dict[str, dg.
         # A database source's feeds read the folders its tables are extracted to.
         "landing": LandingFolder(path=str(_feeds_folder(settings, mapping))),
         "scoring_config": ScoringConfigFile(path=str(settings.config), event_types=list(mapping.event_types)),
+        # dbt runs in the step's process on the embedded warehouse; an engine's adapter (Spark's
+        # session) keeps a process of its own.
         "dbt": LeadopsDbtCli(
-            project_dir=dbt_project, dbt_executable=dbt_executable(), environment=settings.dbt_environment()
+            project_dir=dbt_project,
+            dbt_executable=dbt_executable(),
+            environment=settings.dbt_environment(),
+            in_process=settings.dbt_target == EMBEDDED_TARGET,
         ),
         "engine": ModelEngine(
             target=settings.dbt_target,
@@ -206,18 +215,3 @@ def _feeds_folder(settings: Settings, mapping: SourceMapping) -> Path:
     from leadops.sources.extract import extract_folder
 
     return extract_folder(settings, mapping)
-
-
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for what starts inside the block (a dbt process), then restore them."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

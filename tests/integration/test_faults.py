@@ -24,17 +24,19 @@ def leadops(*args: str) -> list[str]:
 
 
 def dbt_running_in_session(session: int) -> bool:
-    """A dbt process among the session's: the run is in its dbt step."""
+    """A process of the session writes a dbt log: the run is in its dbt step (dbt runs in the step's
+    process and closes its log when it returns)."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             stat = (proc / "stat").read_text()
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if int(stat.rsplit(")", 1)[1].split()[3]) != session:
+                continue
+            if any(os.readlink(fd).endswith("/dbt.log") for fd in (proc / "fd").iterdir()):
+                return True
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[3]) == session and "dbt" in cmdline and "cli.main" not in cmdline:
-            return True
     return False
 
 
@@ -61,8 +63,8 @@ def killed(tmp_path_factory):
 
     first = subprocess.Popen(leadops(*refresh, "--as-of", DAY_2), env=env, start_new_session=True)
     try:
-        # In its dbt step the refresh's own process has let go of the DuckDB file (dbt holds it):
-        # only leadops' lock can tell a second refresh at once.
+        # In its dbt step the refresh holds the DuckDB file through dbt's connection, not its own:
+        # leadops' lock tells a second refresh at once.
         wait_for(lambda: dbt_running_in_session(first.pid), 300, "the first refresh's dbt step")
         started = time.monotonic()
         try:

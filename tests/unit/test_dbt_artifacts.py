@@ -4,7 +4,7 @@ what the next invocation starts from."""
 import os
 
 from orchestration.dbt import KEPT_RUN_ARTIFACTS, keep_parse_for_next_run, prune_run_artifacts
-from orchestration.resources import _environment as environment
+from orchestration.dbt_in_process import environment
 
 
 def test_only_the_newest_run_folders_of_the_asset_are_kept(tmp_path):
