@@ -1,6 +1,7 @@
 """Materialize the whole graph on a small generated dataset and check what comes out."""
 
 import json
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -259,3 +260,34 @@ def test_a_null_in_any_never_null_column_fails_its_models_one_test(warehouse, tm
     assert len(outcomes) > 10
     assert outcomes.pop("not_null_columns_lead_scores") == ("fail", 2)
     assert set(outcomes.values()) == {("pass", 0)}
+
+
+def test_dbt_in_the_steps_process_reports_its_failures_and_lets_go_of_the_file(warehouse, tmp_path, monkeypatch):
+    """On DuckDB dbt runs in the step's process (orchestration/dbt_in_process.py): a failing test
+    still fails the invocation with dbt's own message, and when dbt returns the warehouse file and
+    dbt's log are closed, so the checks can open the file with their own configuration."""
+    from orchestration.resources import LeadopsDbtCli
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("insert into marts.lead_scores select * from marts.lead_scores order by lead_id limit 1")
+    monkeypatch.setenv("LEADOPS_WAREHOUSE", str(copy))
+    target = tmp_path / "target"
+    dbt = LeadopsDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable(), in_process=True)
+
+    invocation = dbt.cli(
+        ["test", "--select", "every_raw_lead_scored_once", "--vars", json.dumps({"as_of": AS_OF})],
+        target_path=target,
+        raise_on_error=False,
+    )
+    events = [e.raw_event for e in invocation.stream_raw_events()]
+
+    assert not invocation.is_successful()
+    assert "every_raw_lead_scored_once" in str(invocation.get_error())
+    results = [e["data"] for e in events if e["info"]["name"] == "LogTestResult"]
+    assert [(r["name"], r["status"], r["num_failures"]) for r in results] == [("every_raw_lead_scored_once", "fail", 1)]
+    held = [os.readlink(fd) for fd in Path("/proc/self/fd").iterdir() if os.path.exists(fd)]
+    assert not [path for path in held if path.endswith("dbt.log") or path == str(copy)]
+    with duckdb.connect(str(copy), config={"memory_limit": "123MB"}) as con:  # another configuration
+        assert con.execute("select count(*) > 0 from marts.lead_scores").fetchone() == (True,)
