@@ -264,19 +264,19 @@ def test_a_carried_row_that_repeats_a_key_fails_the_uniqueness_test_only_when_wr
 
 
 def test_a_repeated_composite_key_fails_its_test(nightly_and_full, tmp_path):
-    """On DuckDB the composite-key test groups a hash of the key first and then the key itself
-    for the hashes that repeat: a repeated key is still found, once."""
+    """On DuckDB the key test groups a hash of the key first and then the key itself for the
+    hashes that repeat: a repeated composite key is still found, once."""
     _, full = nightly_and_full
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(full, warehouse)
-    select = "test_name:unique_combination_of_columns"
+    select = "test_name:key_and_not_null"
     passing = dbt_test(warehouse, tmp_path, select)
     assert len(passing) >= 5 and set(passing.values()) == {0}, passing
     with duckdb.connect(str(warehouse)) as con:
         con.execute("insert into marts.lead_score_factors select * from marts.lead_score_factors limit 1")
     failing = dbt_test(warehouse, tmp_path, select)
     assert {name: n for name, n in failing.items() if n} == {
-        "unique_combination_of_columns_lead_score_factors_lead_id__factor": 1
+        "key_and_not_null_lead_score_factors": 1
     }
 
 

@@ -234,20 +234,22 @@ def test_the_whole_table_invariants_are_dbt_tests_that_fail_on_a_broken_mart(war
     }
 
 
-def test_a_null_in_any_never_null_column_fails_its_models_one_test(warehouse, tmp_path, monkeypatch):
-    """Each model's never-null columns are one dbt test (not_null_columns), one scan instead of one
-    per column: a null in any of them fails it with the count of the rows that hold one."""
+def test_a_repeated_key_or_a_null_fails_its_models_one_test(warehouse, tmp_path, monkeypatch):
+    """Each model's key and never-null columns are one dbt test (key_and_not_null), one dbt node
+    instead of a unique test and a not-null test: a repeated key and a null in any never-null column
+    both fail it, each row that breaks it counted once."""
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse, copy)
     with duckdb.connect(str(copy)) as con:
-        first, second = [
-            row[0] for row in con.execute("select lead_id from marts.lead_scores order by lead_id limit 2").fetchall()
+        first, second, repeated = [
+            row[0] for row in con.execute("select lead_id from marts.lead_scores order by lead_id limit 3").fetchall()
         ]
         con.execute("update marts.lead_scores set segment = null where lead_id = ?", [first])
         con.execute("update marts.lead_scores set score_label = null, is_hot = null where lead_id = ?", [second])
+        con.execute("insert into marts.lead_fit select * from marts.lead_fit where lead_id = ?", [repeated])
     monkeypatch.setenv("LEADOPS_WAREHOUSE", str(copy))
     target = tmp_path / "target"
-    command = ["test", "--select", "test_name:not_null_columns", "--vars", json.dumps({"as_of": AS_OF})]
+    command = ["test", "--select", "test_name:key_and_not_null", "--vars", json.dumps({"as_of": AS_OF})]
     dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
     dbt.cli(command, target_path=target, raise_on_error=False).wait()
 
@@ -257,8 +259,9 @@ def test_a_null_in_any_never_null_column_fails_its_models_one_test(warehouse, tm
         for r in results
         if r["unique_id"].startswith("test.")
     }
-    assert len(outcomes) > 10
-    assert outcomes.pop("not_null_columns_lead_scores") == ("fail", 2)
+    assert len(outcomes) > 20
+    assert outcomes.pop("key_and_not_null_lead_scores") == ("fail", 2)  # two rows with a null
+    assert outcomes.pop("key_and_not_null_lead_fit") == ("fail", 1)  # one key, twice
     assert set(outcomes.values()) == {("pass", 0)}
 
 

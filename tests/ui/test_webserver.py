@@ -108,7 +108,7 @@ def test_every_asset_and_check_is_served_with_lineage_from_landing_files_to_expo
     expected_checks = {(c.asset_key.to_user_string(), c.name) for c in defs.resolve_asset_graph().asset_check_keys}
     assert checks == expected_checks
     assert {("raw/leads", "raw_leads"), ("raw/leads", "files_accepted")} <= checks
-    assert any(key == "marts/lead_scores" and name.startswith("unique_") for key, name in checks)
+    assert any(key == "marts/lead_scores" and name == "key_and_not_null_lead_scores" for key, name in checks)
 
     # Walk the served edges upstream from the exports: every landing folder feeds them.
     upstream, todo = set(), ["published/exports"]
