@@ -275,9 +275,7 @@ def test_a_repeated_composite_key_fails_its_test(nightly_and_full, tmp_path):
     with duckdb.connect(str(warehouse)) as con:
         con.execute("insert into marts.lead_score_factors select * from marts.lead_score_factors limit 1")
     failing = dbt_test(warehouse, tmp_path, select)
-    assert {name: n for name, n in failing.items() if n} == {
-        "key_and_not_null_lead_score_factors": 1
-    }
+    assert {name: n for name, n in failing.items() if n} == {"key_and_not_null_lead_score_factors": 1}
 
 
 @pytest.mark.parametrize(
